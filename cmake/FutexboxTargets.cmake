@@ -2,7 +2,7 @@
 
 function(futexbox_target_defaults target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                           -Wold-style-cast -Wcast-align -Wnull-dereference)
+                                           -Wold-style-cast -Wcast-align)
   if(FUTEXBOX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -25,6 +25,8 @@ function(futexbox_library name folder)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    # Installed consumers write <futexbox/sync/...>; futexbox's own headers include "sync/...".
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/futexbox>)
   target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   futexbox_target_defaults(${target})

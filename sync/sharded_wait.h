@@ -15,11 +15,12 @@
 //
 //   waiter                                    waker
 //   waiters.fetch_add(1)            (a)       *word = new_value     (done by the caller)
-//   fence(seq_cst)                  (A)       fence(seq_cst)        (B)
+//   fence after the RMW             (A)       full fence            (B)
 //   lock bucket; still_blocked()              if (waiters.load() == 0) return 0;
 //     reads *word; enqueue; unlock            lock bucket; unpark matching waiters
 //
-// Fences (A) and (B) are seq_cst, so they are totally ordered. If (A) precedes (B), the waker's
+// (A) and (B) are full fences (seq_cst; on x86 (A) is the LOCK prefix of (a) itself, as in Linux's
+// smp_mb__after_atomic()), so they are totally ordered. If (A) precedes (B), the waker's
 // load sees the increment (a) and takes the lock: then either the waiter is already queued and is
 // found, or it is not yet and the bucket lock orders the waker's scan before the waiter's
 // still_blocked(), which then sees the new value (the caller stored it before (B)) and does not
@@ -51,6 +52,7 @@
 #include <span>
 
 #include "sync/deadline.h"
+#include "sync/fence.h"
 #include "sync/function_ref.h"
 #include "sync/parking_lot.h"
 
@@ -144,9 +146,14 @@ class ShardedWait : public internal::ShardedWaitBase {
 
   // Blocks on `key` if `still_blocked()`, run under the slot's bucket lock after this waiter has
   // been counted, returns true; a wake on `key` with a bitset that intersects `bitset` ends it.
+  // still_blocked() is also called once before, without the lock, so a wait on a value that has
+  // already changed costs no lock at all; it must therefore be free of side effects.
   WaitResult wait(const Key& key, std::uint32_t bitset, FunctionRef<bool()> still_blocked,
                   const Deadline& deadline = Deadline::never(),
                   bool interruptible = false) noexcept {
+    // A value that already differs needs no registration at all: it is a valid answer at the
+    // moment it was read (Linux would read it under the lock and return EAGAIN just the same).
+    if (!still_blocked()) return WaitResult{WaitStatus::kMismatch, 0};
     const std::size_t s = slot_index(key);
     count_in(s);
     WaitRecord record{key, bitset};
@@ -184,14 +191,9 @@ class ShardedWait : public internal::ShardedWaitBase {
   std::size_t wake(const Key& key, std::size_t max, std::uint32_t bitset = kAnyBitset) noexcept {
     if (max == 0) return 0;
     const std::size_t s = slot_index(key);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // (B)
+    full_fence();  // (B)
     if (slot(s).waiters.load(std::memory_order_relaxed) == 0) return 0;
-    std::size_t woken = 0;
-    parking_lot::unpark_filter(
-        park_key(s),
-        [&](ParkToken token) { return select(token, key, bitset, woken, max); },
-        [](UnparkResult) { return kDefaultUnparkToken; });
-    return woken;
+    return wake_slow(s, key, max, bitset);
   }
 
   // With the slots of `from` and `to` both locked: if `check()` holds, wakes up to `max_wake`
@@ -263,6 +265,17 @@ class ShardedWait : public internal::ShardedWaitBase {
   }
 
  private:
+  // Out of line so the fast path above stays a hash, a fence and a load: building the filter's
+  // captures inline would put stores in front of the fence, which must then wait for them.
+  [[gnu::noinline]] std::size_t wake_slow(std::size_t s, Key key, std::size_t max,
+                                          std::uint32_t bitset) noexcept {
+    std::size_t woken = 0;
+    parking_lot::unpark_filter(
+        park_key(s), [&](ParkToken token) { return select(token, key, bitset, woken, max); },
+        [](UnparkResult) { return kDefaultUnparkToken; });
+    return woken;
+  }
+
   static WaitRecord* record_of(ParkToken token) noexcept {
     return reinterpret_cast<WaitRecord*>(token.value);
   }
@@ -292,7 +305,7 @@ class ShardedWait : public internal::ShardedWaitBase {
 
   void count_in(std::size_t s) noexcept {
     slot(s).waiters.fetch_add(1, std::memory_order_relaxed);  // (a)
-    std::atomic_thread_fence(std::memory_order_seq_cst);      // (A)
+    fence_after_rmw();                                        // (A)
   }
   void count_out(std::size_t s) noexcept { slot(s).waiters.fetch_sub(1, std::memory_order_release); }
 

@@ -267,6 +267,12 @@ TEST_P(ParkingLotRequeue, MovesAndWakesAsTheOpSays) {
   EXPECT_EQ(ended_on_b, c.requeued);
 }
 
+std::string requeue_case_name(const ::testing::TestParamInfo<RequeueCase>& param) {
+  static constexpr const char* kNames[] = {"Abort", "UnparkOneRequeueRest", "RequeueAll",
+                                           "UnparkOne", "RequeueOne"};
+  return kNames[static_cast<int>(param.param.op)];
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllOps, ParkingLotRequeue,
     ::testing::Values(RequeueCase{RequeueOp::kAbort, 0, 0, false},
@@ -274,11 +280,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RequeueCase{RequeueOp::kRequeueAll, 0, 3, false},
                       RequeueCase{RequeueOp::kUnparkOne, 1, 0, true},
                       RequeueCase{RequeueOp::kRequeueOne, 0, 1, true}),
-    [](const ::testing::TestParamInfo<RequeueCase>& info) {
-      static constexpr const char* kNames[] = {"Abort", "UnparkOneRequeueRest", "RequeueAll",
-                                               "UnparkOne", "RequeueOne"};
-      return std::string(kNames[static_cast<int>(info.param.op)]);
-    });
+    requeue_case_name);
 
 TEST(ParkingLot, RequeuedThreadTimesOutOnItsNewKey) {
   Keys k;

@@ -1,8 +1,6 @@
 // Small helpers shared by futexbox's tests.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstddef>
