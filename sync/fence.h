@@ -3,10 +3,10 @@
 //
 // The wait table's fast path is a fence paired with a fence (see sharded_wait.h). On x86,
 // std::atomic_thread_fence(seq_cst) compiles to MFENCE, which also orders non-temporal stores and
-// is no cheaper than a locked read-modify-write (equal on this project's AMD VMs, about twice as
-// slow on many Intel cores); any LOCK-prefixed instruction is already a full
-// barrier for ordinary memory in the x86-TSO model, which is what Linux's smp_mb() uses on x86-64
-// (`lock; addl $0,-4(%rsp)`). The same instruction is used under ThreadSanitizer, which does not
+// is no cheaper than a locked read-modify-write (equal on this project's 2-vCPU Xeon VMs, about
+// twice as slow on many other cores), while any LOCK-prefixed instruction is already a full
+// barrier for ordinary memory in the x86-TSO model: Linux's smp_mb() on x86-64 is
+// `lock; addl $0,-4(%rsp)`. The same instruction is used under ThreadSanitizer, which does not
 // model fences at all (GCC rejects atomic_thread_fence with -fsanitize=thread): the fast path's
 // correctness is an ordering argument TSan cannot check, while the data it protects is reached
 // through atomics and bucket locks, which TSan does check. TSan's own RMWs are real LOCK-prefixed

@@ -20,9 +20,9 @@ using namespace std::chrono_literals;
 
 // Distinct keys per test: addresses of these objects.
 struct Keys {
-  alignas(64) char a;
-  alignas(64) char b;
-  alignas(64) char c;
+  alignas(64) char a = 0;
+  alignas(64) char b = 0;
+  alignas(64) char c = 0;
   ParkKey key_a() const { return reinterpret_cast<ParkKey>(&a); }
   ParkKey key_b() const { return reinterpret_cast<ParkKey>(&b); }
   ParkKey key_c() const { return reinterpret_cast<ParkKey>(&c); }
