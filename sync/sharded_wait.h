@@ -148,9 +148,10 @@ class ShardedWait : public internal::ShardedWaitBase {
   // been counted, returns true; a wake on `key` with a bitset that intersects `bitset` ends it.
   // still_blocked() is also called once before, without the lock, so a wait on a value that has
   // already changed costs no lock at all; it must therefore be free of side effects.
+  // `before_sleep` runs once the waiter is queued, with no lock held (see parking_lot::park).
   WaitResult wait(const Key& key, std::uint32_t bitset, FunctionRef<bool()> still_blocked,
-                  const Deadline& deadline = Deadline::never(),
-                  bool interruptible = false) noexcept {
+                  const Deadline& deadline = Deadline::never(), bool interruptible = false,
+                  FunctionRef<void()> before_sleep = [] {}) noexcept {
     // A value that already differs needs no registration at all: it is a valid answer at the
     // moment it was read (Linux would read it under the lock and return EAGAIN just the same).
     if (!still_blocked()) return WaitResult{WaitStatus::kMismatch, 0};
@@ -158,7 +159,7 @@ class ShardedWait : public internal::ShardedWaitBase {
     count_in(s);
     WaitRecord record{key, bitset};
     const ParkResult r = parking_lot::park(
-        park_key(s), still_blocked, [] {}, [](ParkKey, bool) {},
+        park_key(s), still_blocked, before_sleep, [](ParkKey, bool) {},
         ParkToken{reinterpret_cast<std::uintptr_t>(&record)}, deadline, interruptible);
     count_out(slot_index_of_park_key(r.key));
     return WaitResult{to_wait_status(r.status), 0};
@@ -168,8 +169,8 @@ class ShardedWait : public internal::ShardedWaitBase {
   // slot's lock, in order; the first that fails ends the call with kMismatch and that index.
   WaitResult wait_multiple(std::span<const Key> keys, std::span<const std::uint32_t> bitsets,
                            FunctionRef<bool(std::size_t)> still_blocked, MultiWaitStorage& storage,
-                           const Deadline& deadline = Deadline::never(),
-                           bool interruptible = false) noexcept {
+                           const Deadline& deadline = Deadline::never(), bool interruptible = false,
+                           FunctionRef<void()> before_sleep = [] {}) noexcept {
     const std::size_t n = keys.size();
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t s = slot_index(keys[i]);
@@ -179,7 +180,8 @@ class ShardedWait : public internal::ShardedWaitBase {
       count_in(s);
     }
     const ParkResult r = parking_lot::park_multiple(std::span(storage.requests.data(), n),
-                                                    still_blocked, [] {}, deadline, interruptible);
+                                                    still_blocked, before_sleep, deadline,
+                                                    interruptible);
     for (std::size_t i = 0; i < n; ++i) {
       count_out(slot_index_of_park_key(storage.requests[i].node.key.load(std::memory_order_relaxed)));
     }

@@ -1,0 +1,39 @@
+// Errno: the Linux error numbers the kernel layer returns, plus the kernel-internal restart codes
+// (which never reach a guest: the syscall layer turns them into EINTR or a restart, see
+// syscalls/restart.h). Values are Linux x86-64's, so `-static_cast<int>(e)` is the ABI return.
+#pragma once
+
+#include <string_view>
+
+namespace futexbox::kernel {
+
+enum class Errno : int {
+  kEPERM = 1,
+  kENOENT = 2,
+  kESRCH = 3,
+  kEINTR = 4,
+  kEBADF = 9,
+  kEAGAIN = 11,
+  kENOMEM = 12,
+  kEACCES = 13,
+  kEFAULT = 14,
+  kEBUSY = 16,
+  kEINVAL = 22,
+  kEPIPE = 32,
+  kEDEADLK = 35,
+  kENOSYS = 38,
+  kETIMEDOUT = 110,
+  kEOWNERDEAD = 130,
+  // Kernel-internal (include/linux/errno.h): never returned to a guest as such.
+  kERESTARTSYS = 512,
+  kERESTARTNOINTR = 513,
+  kERESTARTNOHAND = 514,
+  kERESTART_RESTARTBLOCK = 516,
+};
+
+// "EAGAIN", "ETIMEDOUT", ... (strace's spelling); "E<number>" for anything unnamed.
+std::string_view errno_name(Errno e) noexcept;
+// strerror's text in the C locale ("Resource temporarily unavailable"), as strace prints it.
+std::string_view errno_description(Errno e) noexcept;
+
+}  // namespace futexbox::kernel

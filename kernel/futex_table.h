@@ -1,0 +1,70 @@
+// FutexTable: the futex operations of a guest kernel, served from the 512-slot ShardedWait.
+//
+// Semantics follow Linux (kernel/futex/waitwake.c, requeue.c), down to the errno and the order in
+// which errors are detected; docs/futex.md has the op-by-op matrix. Why this is safe, in short
+// (the long form is in sync/sharded_wait.h):
+// - The value check of a wait reads guest memory under the slot's bucket lock, after the waiter
+//   is counted, so a waker that changes the word and then wakes cannot miss it (Linux's
+//   futex_wait_setup guarantee: block only if the value was seen under the lock).
+// - Two-key operations (requeue, wake_op) hold both slots' bucket locks while they compare, modify
+//   and move; waiters moved by a requeue carry their new key and their slot's count with them.
+// - An interruption (Task::interrupt) is checked under the bucket lock too, and a wake that got to
+//   the waiter first wins: the waiter returns 0, never EINTR, for a wake it consumed.
+// Results are ErrorOr<int64_t>: the syscall's non-negative return value, or an Errno, including
+// ERESTARTSYS for an interrupted wait (the syscall layer applies the restart rules).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernel/error_or.h"
+#include "kernel/futex_key.h"
+#include "kernel/guest_memory.h"
+#include "kernel/task.h"
+#include "sync/deadline.h"
+#include "sync/sharded_wait.h"
+
+namespace futexbox::kernel {
+
+inline constexpr std::uint32_t kFutexBitsetMatchAny = 0xffffffffu;
+
+struct FutexWaitvEntry {
+  GuestAddr uaddr = 0;
+  std::uint32_t val = 0;
+  bool shared = false;
+};
+
+class FutexTable {
+ public:
+  using Table = sync::ShardedWait<FutexKey, FutexKeyHash>;
+
+  // FUTEX_WAIT / FUTEX_WAIT_BITSET / futex_wait(2): 0 when woken; EAGAIN if *uaddr != val;
+  // ETIMEDOUT; ERESTARTSYS if interrupted; EINVAL (bitset 0, misaligned); EFAULT.
+  ErrorOr<std::int64_t> wait(Task& task, GuestAddr uaddr, bool shared, std::uint32_t val,
+                             std::uint32_t bitset, const sync::Deadline& deadline) noexcept;
+
+  // FUTEX_WAKE / FUTEX_WAKE_BITSET / futex_wake(2): the number woken. nr <= 0 wakes one, as
+  // Linux's sys_futex does, except that with `strict` (futex_wake(2)) nr == 0 wakes none.
+  ErrorOr<std::int64_t> wake(Task& task, GuestAddr uaddr, bool shared, int nr,
+                             std::uint32_t bitset, bool strict = false) noexcept;
+
+  // FUTEX_REQUEUE (cmpval null) / FUTEX_CMP_REQUEUE / futex_requeue(2): woken + requeued.
+  ErrorOr<std::int64_t> requeue(Task& task, GuestAddr uaddr, bool shared, GuestAddr uaddr2,
+                                bool shared2, int nr_wake, int nr_requeue,
+                                const std::uint32_t* cmpval) noexcept;
+
+  // FUTEX_WAKE_OP: the read-modify-write on uaddr2 and the wakes on both keys under both locks.
+  ErrorOr<std::int64_t> wake_op(Task& task, GuestAddr uaddr, GuestAddr uaddr2, bool shared,
+                                int nr_wake, int nr_wake2, std::uint32_t encoded_op) noexcept;
+
+  // futex_waitv(2), entries already validated: the index of a woken entry.
+  ErrorOr<std::int64_t> waitv(Task& task, std::span<const FutexWaitvEntry> entries,
+                              const sync::Deadline& deadline) noexcept;
+
+  [[nodiscard]] const Table& table() const noexcept { return table_; }
+
+ private:
+  Table table_;
+};
+
+}  // namespace futexbox::kernel

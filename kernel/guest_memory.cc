@@ -1,0 +1,166 @@
+#include "kernel/guest_memory.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+namespace futexbox::kernel {
+
+std::uint64_t next_object_id() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+ErrorOr<std::uint32_t> GuestMemory::fetch_op_u32(GuestAddr addr, FetchOp op,
+                                                 std::uint32_t operand) noexcept {
+  std::uint32_t old = FUTEXBOX_TRY(load_u32(addr));
+  for (;;) {
+    std::uint32_t desired = 0;
+    switch (op) {
+      case FetchOp::kSet:
+        desired = operand;
+        break;
+      case FetchOp::kAdd:
+        desired = old + operand;
+        break;
+      case FetchOp::kOr:
+        desired = old | operand;
+        break;
+      case FetchOp::kAndNot:
+        desired = old & ~operand;
+        break;
+      case FetchOp::kXor:
+        desired = old ^ operand;
+        break;
+    }
+    const std::uint32_t seen = FUTEXBOX_TRY(compare_exchange_u32(addr, old, desired));
+    if (seen == old) return old;
+    old = seen;
+  }
+}
+
+MemoryObject::MemoryObject(std::size_t size)
+    : id_(next_object_id()), size_(size), words_(new std::uint32_t[(size + 3) / 4]()) {}
+
+FlatGuestMemory::FlatGuestMemory() : space_id_(next_object_id()) {}
+
+ErrorOr<void> FlatGuestMemory::map(GuestAddr base, std::size_t size, Prot prot,
+                                   std::shared_ptr<MemoryObject> object,
+                                   std::size_t object_offset) {
+  if (base % kPageSize != 0 || size == 0 || size % kPageSize != 0 || base + size < base) {
+    return Errno::kEINVAL;
+  }
+  const bool shared = object != nullptr;
+  if (!shared) {
+    object = std::make_shared<MemoryObject>(size);
+    object_offset = 0;
+  }
+  if (object_offset + size > object->size()) return Errno::kEINVAL;
+  std::unique_lock lock(mutex_);
+  for (const Region& r : regions_) {
+    if (base < r.base + r.size && r.base < base + size) return Errno::kEINVAL;
+  }
+  regions_.push_back(Region{base, size, prot, std::move(object), object_offset, shared});
+  std::sort(regions_.begin(), regions_.end(),
+            [](const Region& a, const Region& b) { return a.base < b.base; });
+  return {};
+}
+
+ErrorOr<void> FlatGuestMemory::protect(GuestAddr base, Prot prot) {
+  std::unique_lock lock(mutex_);
+  for (Region& r : regions_) {
+    if (r.base == base) {
+      r.prot = prot;
+      return {};
+    }
+  }
+  return Errno::kEINVAL;
+}
+
+ErrorOr<void> FlatGuestMemory::unmap(GuestAddr base) {
+  std::unique_lock lock(mutex_);
+  auto it = std::find_if(regions_.begin(), regions_.end(),
+                         [&](const Region& r) { return r.base == base; });
+  if (it == regions_.end()) return Errno::kEINVAL;
+  regions_.erase(it);
+  return {};
+}
+
+const FlatGuestMemory::Region* FlatGuestMemory::find(GuestAddr addr,
+                                                     std::size_t size) const noexcept {
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
+                             [](GuestAddr a, const Region& r) { return a < r.base; });
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  if (addr - it->base >= it->size || size > it->size - (addr - it->base)) return nullptr;
+  return &*it;
+}
+
+ErrorOr<std::byte*> FlatGuestMemory::translate(GuestAddr addr, std::size_t size,
+                                               Prot need) const noexcept {
+  const Region* r = find(addr, size);
+  if (r == nullptr) return Errno::kEFAULT;
+  const auto have = static_cast<unsigned>(r->prot);
+  if ((have & static_cast<unsigned>(need)) != static_cast<unsigned>(need)) return Errno::kEFAULT;
+  return r->object->data() + r->object_offset + (addr - r->base);
+}
+
+namespace {
+std::atomic_ref<std::uint32_t> word_at(std::byte* p) noexcept {
+  return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(p));
+}
+}  // namespace
+
+// The shared lock is held across each access so an unmap cannot free the bytes under it.
+ErrorOr<std::uint32_t> FlatGuestMemory::load_u32(GuestAddr addr) noexcept {
+  std::shared_lock lock(mutex_);
+  std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kRead));
+  return word_at(p).load(std::memory_order_seq_cst);
+}
+
+ErrorOr<void> FlatGuestMemory::store_u32(GuestAddr addr, std::uint32_t value) noexcept {
+  std::shared_lock lock(mutex_);
+  std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kWrite));
+  word_at(p).store(value, std::memory_order_seq_cst);
+  return {};
+}
+
+ErrorOr<std::uint32_t> FlatGuestMemory::compare_exchange_u32(GuestAddr addr,
+                                                             std::uint32_t expected,
+                                                             std::uint32_t desired) noexcept {
+  std::shared_lock lock(mutex_);
+  // Linux faults a read-modify-write in for writing: a read-only word is EFAULT too.
+  std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kReadWrite));
+  word_at(p).compare_exchange_strong(expected, desired, std::memory_order_seq_cst);
+  return expected;
+}
+
+ErrorOr<void> FlatGuestMemory::copy_in(GuestAddr addr, void* dst, std::size_t size) noexcept {
+  std::shared_lock lock(mutex_);
+  std::byte* p = FUTEXBOX_TRY(translate(addr, size, Prot::kRead));
+  std::memcpy(dst, p, size);
+  return {};
+}
+
+ErrorOr<void> FlatGuestMemory::copy_out(GuestAddr addr, const void* src,
+                                        std::size_t size) noexcept {
+  std::shared_lock lock(mutex_);
+  std::byte* p = FUTEXBOX_TRY(translate(addr, size, Prot::kWrite));
+  std::memcpy(p, src, size);
+  return {};
+}
+
+ErrorOr<MemoryIdentity> FlatGuestMemory::identity(GuestAddr addr) noexcept {
+  std::shared_lock lock(mutex_);
+  const Region* r = find(addr, 1);
+  if (r == nullptr || (static_cast<unsigned>(r->prot) & static_cast<unsigned>(Prot::kRead)) == 0) {
+    return Errno::kEFAULT;
+  }
+  const bool writable =
+      (static_cast<unsigned>(r->prot) & static_cast<unsigned>(Prot::kWrite)) != 0;
+  if (!r->shared) return MemoryIdentity{0, addr, writable};
+  return MemoryIdentity{r->object->id(), r->object_offset + (addr - r->base), writable};
+}
+
+}  // namespace futexbox::kernel

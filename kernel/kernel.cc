@@ -1,0 +1,36 @@
+#include "kernel/kernel.h"
+
+namespace futexbox::kernel {
+
+Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory) {
+  std::lock_guard lock(mutex_);
+  const pid_t pid = next_tid_++;
+  auto process = std::make_unique<Process>(pid, std::move(memory));
+  auto task = std::make_unique<Task>(*process, pid);
+  Task& ref = *task;
+  processes_.emplace(pid, std::move(process));
+  tasks_.emplace(pid, std::move(task));
+  return ref;
+}
+
+Task& Kernel::create_thread(Process& process) {
+  std::lock_guard lock(mutex_);
+  const pid_t tid = next_tid_++;
+  auto task = std::make_unique<Task>(process, tid);
+  Task& ref = *task;
+  tasks_.emplace(tid, std::move(task));
+  return ref;
+}
+
+Task* Kernel::find_task(pid_t tid) {
+  std::lock_guard lock(mutex_);
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+void Kernel::remove_task(Task& task) {
+  std::lock_guard lock(mutex_);
+  tasks_.erase(task.tid());
+}
+
+}  // namespace futexbox::kernel

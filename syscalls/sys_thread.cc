@@ -1,0 +1,35 @@
+// set_robust_list(2), get_robust_list(2), set_tid_address(2): per-task registration of the words
+// the kernel touches when a thread dies. The exit-time walk lives in kernel/ (next step).
+#include "syscalls/futex_abi.h"
+#include "syscalls/handlers.h"
+
+namespace futexbox::syscalls {
+
+using kernel::Errno;
+
+ErrorOr<std::int64_t> sys_set_robust_list(Kernel&, Task& task, const SyscallArgs& args) {
+  // Linux only checks the size; the pointer is not validated (the walk tolerates faults).
+  if (args.u64(1) != sizeof(futex_abi::RobustListHead)) return Errno::kEINVAL;
+  task.robust_list_head = args.addr(0);
+  task.robust_list_len = sizeof(futex_abi::RobustListHead);
+  return 0;
+}
+
+ErrorOr<std::int64_t> sys_get_robust_list(Kernel& kernel, Task& task, const SyscallArgs& args) {
+  const auto pid = static_cast<pid_t>(args.i32(0));
+  Task* target = pid == 0 ? &task : kernel.find_task(pid);
+  if (target == nullptr) return Errno::kESRCH;
+  // All tasks of one futexbox kernel run as one user, so ptrace_may_access() would allow this.
+  const std::uint64_t head = target->robust_list_head;
+  const std::uint64_t len = sizeof(futex_abi::RobustListHead);
+  FUTEXBOX_TRY(task.memory().copy_out(args.addr(2), &len, sizeof(len)));
+  FUTEXBOX_TRY(task.memory().copy_out(args.addr(1), &head, sizeof(head)));
+  return 0;
+}
+
+ErrorOr<std::int64_t> sys_set_tid_address(Kernel&, Task& task, const SyscallArgs& args) {
+  task.clear_child_tid = args.addr(0);
+  return task.tid();
+}
+
+}  // namespace futexbox::syscalls

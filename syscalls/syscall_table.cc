@@ -1,0 +1,67 @@
+#include "syscalls/syscall_table.h"
+
+#include "syscalls/handlers.h"
+
+namespace futexbox::syscalls {
+namespace {
+
+// x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+constexpr SyscallEntry kTable[] = {
+    {60, "exit", nullptr, Support::kNone,
+     "thread exit: robust-list walk and clear_child_tid wake not served yet"},
+    {59, "execve", nullptr, Support::kNone, "exec-time robust-list walk not served yet"},
+    {202, "futex", &sys_futex, Support::kPartial,
+     "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET with PRIVATE and "
+     "CLOCK_REALTIME; the PI family (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, "
+     "CMP_REQUEUE_PI) returns ENOSYS for now; FUTEX_FD is ENOSYS as on Linux"},
+    {218, "set_tid_address", &sys_set_tid_address, Support::kPartial,
+     "stored; the exit-time clear and wake are not served yet"},
+    {219, "restart_syscall", &sys_restart_syscall, Support::kFull,
+     "resumes an interrupted timed FUTEX_WAIT with its original absolute deadline"},
+    {231, "exit_group", nullptr, Support::kNone, "see exit"},
+    {273, "set_robust_list", &sys_set_robust_list, Support::kPartial,
+     "stored; the exit-time walk is not served yet"},
+    {274, "get_robust_list", &sys_get_robust_list, Support::kFull, ""},
+    {449, "futex_waitv", &sys_futex_waitv, Support::kPartial,
+     "up to 128 32-bit futexes; FUTEX2_NUMA and FUTEX2_MPOL placement are EINVAL"},
+    {454, "futex_wake", &sys_futex_wake, Support::kPartial, "32-bit only; NUMA/MPOL are EINVAL"},
+    {455, "futex_wait", &sys_futex_wait, Support::kPartial, "32-bit only; NUMA/MPOL are EINVAL"},
+    {456, "futex_requeue", &sys_futex_requeue, Support::kPartial,
+     "32-bit only; NUMA/MPOL are EINVAL"},
+};
+
+}  // namespace
+
+std::span<const SyscallEntry> syscall_table() noexcept { return kTable; }
+
+const SyscallEntry* find_syscall(std::uint64_t nr) noexcept {
+  for (const SyscallEntry& e : kTable) {
+    if (e.nr == nr) return &e;
+  }
+  return nullptr;
+}
+
+std::string_view support_name(Support support) noexcept {
+  switch (support) {
+    case Support::kFull:
+      return "full";
+    case Support::kPartial:
+      return "partial";
+    case Support::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+std::int64_t dispatch(kernel::Kernel& kernel, kernel::Task& task,
+                      const SyscallArgs& args) noexcept {
+  const SyscallEntry* entry = find_syscall(args.nr);
+  if (entry == nullptr || entry->handler == nullptr) {
+    return -static_cast<std::int64_t>(kernel::Errno::kENOSYS);
+  }
+  const kernel::ErrorOr<std::int64_t> result = entry->handler(kernel, task, args);
+  // The one place an Errno becomes the ABI's -errno.
+  return result ? result.value() : -static_cast<std::int64_t>(result.error());
+}
+
+}  // namespace futexbox::syscalls

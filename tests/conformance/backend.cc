@@ -1,0 +1,242 @@
+#include "tests/conformance/backend.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kernel/guest_memory.h"
+#include "kernel/kernel.h"
+#include "syscalls/restart.h"
+#include "syscalls/syscall_table.h"
+
+namespace futexbox::conformance {
+
+std::int64_t Backend::futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2,
+                            Addr uaddr2, std::uint32_t val3) {
+  return syscall(SYS_futex, uaddr, static_cast<std::uint32_t>(op), val, timeout_or_val2, uaddr2,
+                 val3);
+}
+
+Addr Backend::timespec(std::int64_t sec, std::int64_t nsec) {
+  const Addr a = alloc(16);
+  const std::int64_t ts[2] = {sec, nsec};
+  write(a, ts, sizeof(ts));
+  return a;
+}
+
+namespace {
+
+constexpr std::size_t kPage = 4096;
+
+// ---------------------------------------------------------------- host kernel
+
+void note_signal(int) {}
+
+class HostThread final : public GuestThread {
+ public:
+  explicit HostThread(std::function<void()> body) {
+    thread_ = std::thread([this, body = std::move(body)] {
+      tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+      body();
+    });
+    while (tid_.load() == 0) std::this_thread::yield();
+    handle_ = thread_.native_handle();
+  }
+  ~HostThread() override {
+    if (thread_.joinable()) thread_.join();
+  }
+  [[nodiscard]] bool blocked_in_futex() const override {
+    // Asleep (S) in the kernel's futex wait.
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid_.load()) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'S') {
+      return false;
+    }
+    std::ifstream wchan("/proc/self/task/" + std::to_string(tid_.load()) + "/wchan");
+    std::string where;
+    std::getline(wchan, where);
+    return where.find("futex") != std::string::npos;
+  }
+  void interrupt() override { pthread_kill(handle_, SIGUSR1); }
+  void join() override { thread_.join(); }
+
+ private:
+  std::atomic<pid_t> tid_{0};
+  std::thread thread_;
+  pthread_t handle_{};
+};
+
+class HostBackend final : public Backend {
+ public:
+  HostBackend() {
+    // SIGUSR1 has a handler without SA_RESTART: what GuestThread::interrupt() promises.
+    struct sigaction sa {};
+    sa.sa_handler = &note_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGUSR1, &sa, nullptr);
+  }
+  ~HostBackend() override {
+    for (auto [p, n] : mappings_) munmap(p, n);
+  }
+  [[nodiscard]] std::string name() const override { return "Host"; }
+
+  Addr alloc(std::size_t bytes) override {
+    std::lock_guard lock(mutex_);
+    const std::size_t size = (bytes + 63) / 64 * 64;
+    if (bump_ == nullptr || bump_left_ < size) {
+      const std::size_t map = std::max<std::size_t>(16 * kPage, (size + kPage - 1) / kPage * kPage);
+      bump_ = static_cast<char*>(map_pages(map, PROT_READ | PROT_WRITE));
+      bump_left_ = map;
+    }
+    char* p = bump_;
+    bump_ += size;
+    bump_left_ -= size;
+    return reinterpret_cast<Addr>(p);
+  }
+  Addr readonly_page() override {
+    std::lock_guard lock(mutex_);
+    return reinterpret_cast<Addr>(map_pages(kPage, PROT_READ));
+  }
+  Addr unmapped_page() override {
+    std::lock_guard lock(mutex_);
+    return reinterpret_cast<Addr>(map_pages(kPage, PROT_NONE));
+  }
+  std::uint32_t load(Addr addr) override {
+    return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(addr)).load();
+  }
+  void store(Addr addr, std::uint32_t value) override {
+    std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(addr)).store(value);
+  }
+  void write(Addr addr, const void* data, std::size_t size) override {
+    std::memcpy(reinterpret_cast<void*>(addr), data, size);
+  }
+  std::int64_t syscall(std::uint64_t nr, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
+                       std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
+    const long r = ::syscall(static_cast<long>(nr), a0, a1, a2, a3, a4, a5);
+    return r == -1 ? -static_cast<std::int64_t>(errno) : r;
+  }
+  std::unique_ptr<GuestThread> spawn(std::function<void()> body) override {
+    return std::make_unique<HostThread>(std::move(body));
+  }
+
+ private:
+  void* map_pages(std::size_t size, int prot) {
+    void* p = mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) std::abort();
+    mappings_.emplace_back(p, size);
+    return p;
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<void*, std::size_t>> mappings_;
+  char* bump_ = nullptr;
+  std::size_t bump_left_ = 0;
+};
+
+// ---------------------------------------------------------------- emulated kernel
+
+thread_local kernel::Task* t_task = nullptr;
+
+class EmulatedThread final : public GuestThread {
+ public:
+  EmulatedThread(kernel::Task& task, std::function<void()> body) : task_(task) {
+    std::atomic<bool> started{false};
+    thread_ = std::thread([this, &started, body = std::move(body)] {
+      t_task = &task_;
+      task_.attach_to_current_thread();
+      started = true;
+      body();
+    });
+    while (!started.load()) std::this_thread::yield();
+  }
+  ~EmulatedThread() override {
+    if (thread_.joinable()) thread_.join();
+  }
+  [[nodiscard]] bool blocked_in_futex() const override { return task_.in_futex_wait(); }
+  void interrupt() override { task_.interrupt(); }
+  void join() override { thread_.join(); }
+
+ private:
+  kernel::Task& task_;
+  std::thread thread_;
+};
+
+class EmulatedBackend final : public Backend {
+ public:
+  static constexpr Addr kHeap = 0x10000000;
+  static constexpr std::size_t kHeapSize = 64 * kPage;
+  static constexpr Addr kReadOnly = 0x20000000;
+  static constexpr Addr kUnmapped = 0x30000000;
+
+  EmulatedBackend() : memory_(std::make_shared<kernel::FlatGuestMemory>()) {
+    if (!memory_->map(kHeap, kHeapSize, kernel::Prot::kReadWrite)) std::abort();
+    if (!memory_->map(kReadOnly, kPage, kernel::Prot::kRead)) std::abort();
+    if (!memory_->map(kUnmapped, kPage, kernel::Prot::kNone)) std::abort();
+    main_task_ = &kernel_.create_process(memory_);
+    t_task = main_task_;
+    main_task_->attach_to_current_thread();
+  }
+  [[nodiscard]] std::string name() const override { return "Emulated"; }
+
+  Addr alloc(std::size_t bytes) override {
+    std::lock_guard lock(mutex_);
+    const Addr a = next_;
+    next_ += (bytes + 63) / 64 * 64;
+    if (next_ > kHeap + kHeapSize) std::abort();
+    return a;
+  }
+  Addr readonly_page() override { return kReadOnly; }
+  Addr unmapped_page() override { return kUnmapped; }
+  std::uint32_t load(Addr addr) override { return memory_->load_u32(addr).value(); }
+  void store(Addr addr, std::uint32_t value) override {
+    if (!memory_->store_u32(addr, value)) std::abort();
+  }
+  void write(Addr addr, const void* data, std::size_t size) override {
+    if (!memory_->copy_out(addr, data, size)) std::abort();
+  }
+  std::int64_t syscall(std::uint64_t nr, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
+                       std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
+    kernel::Task& task = *t_task;
+    syscalls::SyscallArgs args{nr, {a0, a1, a2, a3, a4, a5}};
+    for (;;) {
+      const std::int64_t rax = syscalls::dispatch(kernel_, task, args);
+      // The embedder's part: an interruption here stands for a signal whose handler has no
+      // SA_RESTART (GuestThread::interrupt's contract), delivered on the way out.
+      if (!task.interrupt_pending()) return rax;
+      task.clear_interrupt();
+      const syscalls::RestartDecision d =
+          syscalls::apply_restart_rules(rax, /*handler=*/true, /*sa_restart=*/false);
+      if (d.action == syscalls::RestartAction::kReturn) return d.rax;
+      if (d.action == syscalls::RestartAction::kRestartSyscall) args = syscalls::SyscallArgs{219, {}};
+    }
+  }
+  std::unique_ptr<GuestThread> spawn(std::function<void()> body) override {
+    kernel::Task& task = kernel_.create_thread(main_task_->process());
+    return std::make_unique<EmulatedThread>(task, std::move(body));
+  }
+
+ private:
+  kernel::Kernel kernel_;
+  std::shared_ptr<kernel::FlatGuestMemory> memory_;
+  kernel::Task* main_task_ = nullptr;
+  std::mutex mutex_;
+  Addr next_ = kHeap;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_host_backend() { return std::make_unique<HostBackend>(); }
+std::unique_ptr<Backend> make_emulated_backend() { return std::make_unique<EmulatedBackend>(); }
+
+}  // namespace futexbox::conformance

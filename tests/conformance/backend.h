@@ -1,0 +1,62 @@
+// Backends for conformance tests written once and run twice: against the host kernel (real
+// syscalls on real memory) and against futexbox's emulated kernel (syscalls::dispatch over a
+// FlatGuestMemory). A test that fails on the host backend is a wrong test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace futexbox::conformance {
+
+using Addr = std::uint64_t;
+
+// A thread running guest code on a backend (a host thread, or a host thread bound to a task).
+class GuestThread {
+ public:
+  virtual ~GuestThread() = default;
+  // Whether the thread is asleep in a futex wait right now.
+  [[nodiscard]] virtual bool blocked_in_futex() const = 0;
+  // Delivers a signal that has a handler without SA_RESTART: an interrupted wait returns EINTR.
+  virtual void interrupt() = 0;
+  virtual void join() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  [[nodiscard]] virtual std::string name() const = 0;
+
+  // Zeroed, readable and writable, 64-byte aligned guest memory.
+  virtual Addr alloc(std::size_t bytes) = 0;
+  // A page that is mapped read-only, and one with nothing accessible.
+  virtual Addr readonly_page() = 0;
+  virtual Addr unmapped_page() = 0;
+
+  virtual std::uint32_t load(Addr addr) = 0;
+  virtual void store(Addr addr, std::uint32_t value) = 0;
+  virtual void write(Addr addr, const void* data, std::size_t size) = 0;
+
+  // A raw syscall from the calling thread (which must be the test's main thread or a thread from
+  // spawn()): the value, or -errno.
+  virtual std::int64_t syscall(std::uint64_t nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
+                               std::uint64_t a2 = 0, std::uint64_t a3 = 0, std::uint64_t a4 = 0,
+                               std::uint64_t a5 = 0) = 0;
+
+  virtual std::unique_ptr<GuestThread> spawn(std::function<void()> body) = 0;
+
+  // Convenience wrappers.
+  std::int64_t futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,
+                     Addr uaddr2 = 0, std::uint32_t val3 = 0);
+  // A struct timespec in guest memory.
+  Addr timespec(std::int64_t sec, std::int64_t nsec);
+};
+
+std::unique_ptr<Backend> make_host_backend();
+std::unique_ptr<Backend> make_emulated_backend();
+
+}  // namespace futexbox::conformance
