@@ -5,11 +5,11 @@
 namespace futexbox::syscalls {
 namespace {
 
-// x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+// x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl), in increasing order.
 constexpr SyscallEntry kTable[] = {
+    {59, "execve", nullptr, Support::kNone, "exec-time robust-list walk not served yet"},
     {60, "exit", nullptr, Support::kNone,
      "thread exit: robust-list walk and clear_child_tid wake not served yet"},
-    {59, "execve", nullptr, Support::kNone, "exec-time robust-list walk not served yet"},
     {202, "futex", &sys_futex, Support::kPartial,
      "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET with PRIVATE and "
      "CLOCK_REALTIME; the PI family (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, "

@@ -1,5 +1,6 @@
 // The futexbox command. Subcommands:
-//   demo   run a multi-threaded in-process workload through the wait table and report it
+//   demo       run a multi-threaded in-process workload through the wait table and report it
+//   syscalls   print the syscall table (--format=table|json|markdown)
 // Usage errors print a message and exit with status 2.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "tools/demo.h"
+#include "tools/syscalls_command.h"
 
 namespace {
 
@@ -40,6 +42,12 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--capacity", demo.capacity, "Ring capacity")->check(CLI::Range(1, 1 << 20));
   demo_cmd->add_flag("--json", demo_json, "Print the report as one JSON object");
 
+  std::string syscalls_format = "table";
+  CLI::App* syscalls_cmd = app.add_subcommand(
+      "syscalls", "Print the syscall table: number, name, support level (full, partial, none), note");
+  syscalls_cmd->add_option("--format", syscalls_format, "table, json or markdown")
+      ->check(CLI::IsMember({"table", "json", "markdown"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,5 +56,9 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kUsageError;
   }
   if (*demo_cmd) return run_demo_command(demo, demo_json);
+  if (*syscalls_cmd) {
+    std::fputs(futexbox::tools::format_syscall_table(syscalls_format).c_str(), stdout);
+    return 0;
+  }
   return kUsageError;
 }
