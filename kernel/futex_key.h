@@ -22,6 +22,9 @@ struct FutexKey {
   Kind kind = Kind::kPrivate;
   std::uint64_t scope = 0;   // address space id, or memory object id
   std::uint64_t offset = 0;  // guest address, or offset in the object
+  // PI waiters (FUTEX_LOCK_PI) queue apart from plain waiters on the same word; see
+  // docs/futex.md for the one place this differs from Linux.
+  bool pi = false;
 
   friend bool operator==(const FutexKey&, const FutexKey&) = default;
 
@@ -46,7 +49,8 @@ struct FutexKeyHash {
     // Word addresses are 4-aligned and scopes small integers: mix both before the table's own
     // Fibonacci step (which keeps the high bits).
     std::uint64_t h = key.offset >> 2;
-    h ^= (key.scope + static_cast<std::uint64_t>(key.kind)) * 0xff51afd7ed558ccdull;
+    h ^= (key.scope + static_cast<std::uint64_t>(key.kind) + (key.pi ? 8 : 0)) *
+         0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return static_cast<std::size_t>(h);
   }

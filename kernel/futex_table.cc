@@ -203,4 +203,113 @@ ErrorOr<std::int64_t> FutexTable::waitv(Task& task, std::span<const FutexWaitvEn
   }
 }
 
+ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shared,
+                                          const sync::Deadline& deadline, bool trylock,
+                                          sync::FunctionRef<bool(pid_t)> task_exists) noexcept {
+  GuestMemory& memory = task.memory();
+  FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+  key.pi = true;
+  const auto me = static_cast<std::uint32_t>(task.tid());
+  for (;;) {
+    enum class Outcome { kBlock, kAcquired, kRetry, kFailed };
+    Outcome outcome = Outcome::kFailed;
+    Errno failure = Errno::kEINVAL;
+    // futex_lock_pi_atomic, run under the slot lock (and once before it: every step is one user
+    // space may take without the lock, a cmpxchg on the word). Returns whether to block.
+    auto attempt = [&] {
+      auto fail = [&](Errno e) {
+        outcome = Outcome::kFailed;
+        failure = e;
+        return false;
+      };
+      const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
+      if (!current) return fail(current.error());
+      std::uint32_t uval = current.value();
+      if ((uval & kFutexTidMask) == me) return fail(Errno::kEDEADLK);
+      if ((uval & kFutexTidMask) == 0) {
+        // Free (perhaps with stale WAITERS or OWNER_DIED): take it, keeping OWNER_DIED.
+        const ErrorOr<std::uint32_t> seen =
+            memory.compare_exchange_u32(uaddr, uval, (uval & kFutexOwnerDied) | me);
+        if (!seen) return fail(seen.error());
+        outcome = seen.value() == uval ? Outcome::kAcquired : Outcome::kRetry;
+        return false;
+      }
+      // Held: make the owner's unlock come to the kernel, then check the owner exists.
+      if ((uval & kFutexWaiters) == 0) {
+        const ErrorOr<std::uint32_t> seen =
+            memory.compare_exchange_u32(uaddr, uval, uval | kFutexWaiters);
+        if (!seen) return fail(seen.error());
+        if (seen.value() != uval) {
+          outcome = Outcome::kRetry;
+          return false;
+        }
+        uval |= kFutexWaiters;
+      }
+      if (!task_exists(static_cast<pid_t>(uval & kFutexTidMask))) {
+        // handle_exit_race: a changed word means try again, else the owner is gone.
+        const ErrorOr<std::uint32_t> again = memory.load_u32(uaddr);
+        if (!again) return fail(again.error());
+        if (again.value() != uval) {
+          outcome = Outcome::kRetry;
+          return false;
+        }
+        return fail(Errno::kESRCH);
+      }
+      if (trylock) return fail(Errno::kEAGAIN);
+      if (task.interrupt_pending()) return fail(Errno::kERESTARTNOINTR);
+      outcome = Outcome::kBlock;
+      return true;
+    };
+    const sync::WaitResult r =
+        table_.wait(key, kFutexBitsetMatchAny, attempt, deadline, /*interruptible=*/true,
+                    [&] { task.set_in_futex_wait(true); }, me);
+    task.set_in_futex_wait(false);
+    switch (r.status) {
+      case WaitStatus::kWoken:
+        return 0;  // unlock_pi handed us the lock: the word already holds our TID
+      case WaitStatus::kMismatch:
+        if (outcome == Outcome::kAcquired) return 0;
+        if (outcome == Outcome::kRetry) continue;
+        return failure;
+      case WaitStatus::kTimedOut:
+        return Errno::kETIMEDOUT;
+      case WaitStatus::kInterrupted:
+        if (task.interrupt_pending()) return Errno::kERESTARTNOINTR;
+        break;
+    }
+  }
+}
+
+ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool shared) noexcept {
+  GuestMemory& memory = task.memory();
+  const auto me = static_cast<std::uint32_t>(task.tid());
+  for (;;) {
+    const std::uint32_t uval = FUTEXBOX_TRY(memory.load_u32(uaddr));
+    if ((uval & kFutexTidMask) != me) return Errno::kEPERM;
+    FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+    key.pi = true;
+    std::optional<Errno> failure;
+    bool changed = false;
+    table_.with_locked(key, [&](Table::LockedSlot& slot) {
+      const Table::WaitRecord* next = slot.first(key);
+      // With a waiter the lock goes straight to it; otherwise the word is cleared (WAITERS and
+      // OWNER_DIED are not kept: we own it and nobody waits).
+      const std::uint32_t newval =
+          next != nullptr ? kFutexWaiters | static_cast<std::uint32_t>(next->data) : 0;
+      const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
+      if (!seen) {
+        failure = seen.error();
+        return;
+      }
+      if (seen.value() != uval) {
+        changed = true;  // user space moved the word under us: start over (Linux's EAGAIN retry)
+        return;
+      }
+      if (next != nullptr) slot.wake_first(key);
+    });
+    if (failure) return *failure;
+    if (!changed) return 0;
+  }
+}
+
 }  // namespace futexbox::kernel

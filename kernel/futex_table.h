@@ -27,6 +27,9 @@
 namespace futexbox::kernel {
 
 inline constexpr std::uint32_t kFutexBitsetMatchAny = 0xffffffffu;
+inline constexpr std::uint32_t kFutexWaiters = 0x80000000u;
+inline constexpr std::uint32_t kFutexOwnerDied = 0x40000000u;
+inline constexpr std::uint32_t kFutexTidMask = 0x3fffffffu;
 
 struct FutexWaitvEntry {
   GuestAddr uaddr = 0;
@@ -56,6 +59,19 @@ class FutexTable {
   // FUTEX_WAKE_OP: the read-modify-write on uaddr2 and the wakes on both keys under both locks.
   ErrorOr<std::int64_t> wake_op(Task& task, GuestAddr uaddr, GuestAddr uaddr2, bool shared,
                                 int nr_wake, int nr_wake2, std::uint32_t encoded_op) noexcept;
+
+  // FUTEX_LOCK_PI / FUTEX_LOCK_PI2, or FUTEX_TRYLOCK_PI with `trylock`: 0 once the caller owns
+  // the lock (its TID in the word, FUTEX_WAITERS kept or set as Linux does); EDEADLK if it already
+  // does; ESRCH if the owner TID names no task (`task_exists`); EAGAIN for a trylock of a held
+  // lock; ETIMEDOUT; ERESTARTNOINTR if interrupted (PI locks restart, never EINTR).
+  ErrorOr<std::int64_t> lock_pi(Task& task, GuestAddr uaddr, bool shared,
+                                const sync::Deadline& deadline, bool trylock,
+                                sync::FunctionRef<bool(pid_t)> task_exists) noexcept;
+
+  // FUTEX_UNLOCK_PI: EPERM unless the caller's TID is in the word (checked before anything else,
+  // alignment included); hands the lock to the oldest PI waiter (word = FUTEX_WAITERS | its TID)
+  // or stores 0.
+  ErrorOr<std::int64_t> unlock_pi(Task& task, GuestAddr uaddr, bool shared) noexcept;
 
   // futex_waitv(2), entries already validated: the index of a woken entry.
   ErrorOr<std::int64_t> waitv(Task& task, std::span<const FutexWaitvEntry> entries,

@@ -130,6 +130,36 @@ class ShardedWait : public internal::ShardedWaitBase {
   struct WaitRecord {
     Key key;
     std::uint32_t bitset;
+    std::uintptr_t data;  // the caller's (e.g. the waiting task's id, for a PI lock handoff)
+  };
+
+  // A slot held locked by with_locked(): look at and wake the waiters of one key while nothing
+  // can join or leave its queue.
+  class LockedSlot {
+   public:
+    // The oldest waiter on `key`, or null.
+    [[nodiscard]] const WaitRecord* first(const Key& key) const noexcept {
+      const WaitRecord* found = nullptr;
+      pair_.for_each_parked(park_key_, [&](ParkToken token) {
+        const WaitRecord* r = record_of(token);
+        if (found == nullptr && r->key == key) found = r;
+      });
+      return found;
+    }
+    // Wakes the oldest waiter on `key`; returns whether there was one.
+    bool wake_first(const Key& key) noexcept {
+      std::size_t woken = 0;
+      pair_.unpark_filter(park_key_, [&](ParkToken token) {
+        return select(token, key, kAnyBitset, woken, 1);
+      });
+      return woken == 1;
+    }
+
+   private:
+    friend class ShardedWait;
+    LockedSlot(LockedBucketPair& pair, ParkKey park_key) : pair_(pair), park_key_(park_key) {}
+    LockedBucketPair& pair_;
+    ParkKey park_key_;
   };
 
   // Storage for one wait_multiple call: owned by the caller (e.g. per guest thread), reused.
@@ -147,17 +177,17 @@ class ShardedWait : public internal::ShardedWaitBase {
   // Blocks on `key` if `still_blocked()`, run under the slot's bucket lock after this waiter has
   // been counted, returns true; a wake on `key` with a bitset that intersects `bitset` ends it.
   // still_blocked() is also called once before, without the lock, so a wait on a value that has
-  // already changed costs no lock at all; it must therefore be free of side effects.
+  // already changed costs no lock at all: anything it does must be safe without the lock too.
   // `before_sleep` runs once the waiter is queued, with no lock held (see parking_lot::park).
   WaitResult wait(const Key& key, std::uint32_t bitset, FunctionRef<bool()> still_blocked,
                   const Deadline& deadline = Deadline::never(), bool interruptible = false,
-                  FunctionRef<void()> before_sleep = [] {}) noexcept {
+                  FunctionRef<void()> before_sleep = [] {}, std::uintptr_t data = 0) noexcept {
     // A value that already differs needs no registration at all: it is a valid answer at the
     // moment it was read (Linux would read it under the lock and return EAGAIN just the same).
     if (!still_blocked()) return WaitResult{WaitStatus::kMismatch, 0};
     const std::size_t s = slot_index(key);
     count_in(s);
-    WaitRecord record{key, bitset};
+    WaitRecord record{key, bitset, data};
     const ParkResult r = parking_lot::park(
         park_key(s), still_blocked, before_sleep, [](ParkKey, bool) {},
         ParkToken{reinterpret_cast<std::uintptr_t>(&record)}, deadline, interruptible);
@@ -174,7 +204,7 @@ class ShardedWait : public internal::ShardedWaitBase {
     const std::size_t n = keys.size();
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t s = slot_index(keys[i]);
-      storage.records[i] = WaitRecord{keys[i], bitsets[i]};
+      storage.records[i] = WaitRecord{keys[i], bitsets[i], 0};
       storage.requests[i].key = park_key(s);
       storage.requests[i].token = ParkToken{reinterpret_cast<std::uintptr_t>(&storage.records[i])};
       count_in(s);
@@ -252,6 +282,17 @@ class ShardedWait : public internal::ShardedWaitBase {
       }
     });
     return woken;
+  }
+
+  // Runs `body` with `key`'s slot locked (and so every queue of that slot frozen). Threads it
+  // wakes are woken after the lock is released. For operations that must decide and wake
+  // atomically, like a PI unlock that hands the lock to the oldest waiter.
+  void with_locked(const Key& key, FunctionRef<void(LockedSlot&)> body) noexcept {
+    const ParkKey slot_key = park_key(slot_index(key));
+    parking_lot::with_locked_pair(slot_key, slot_key, [&](LockedBucketPair& pair) {
+      LockedSlot locked(pair, slot_key);
+      body(locked);
+    });
   }
 
   // Waiters parked on exactly `key` right now (scans the slot; for tests and tools).

@@ -142,9 +142,16 @@ ErrorOr<std::int64_t> sys_futex(Kernel& kernel, Task& task, const SyscallArgs& a
     case abi::kWakeOp:
       return futexes.wake_op(task, uaddr, uaddr2, shared, static_cast<int>(val),
                              static_cast<int>(val2), val3);
+    case abi::kLockPi:
+    case abi::kLockPi2:
+    case abi::kTrylockPi:
+      return futexes.lock_pi(task, uaddr, shared, deadline, cmd == abi::kTrylockPi,
+                             [&](pid_t tid) { return kernel.find_task(tid) != nullptr; });
+    case abi::kUnlockPi:
+      return futexes.unlock_pi(task, uaddr, shared);
     default:
-      // FUTEX_FD (removed in 2.6.26), unknown commands, and the PI family, which futexbox does
-      // not serve yet (see the syscall table's note).
+      // FUTEX_FD (removed in 2.6.26), unknown commands, and the requeue-PI pair, which futexbox
+      // does not serve yet (see the syscall table's note).
       return Errno::kENOSYS;
   }
 }

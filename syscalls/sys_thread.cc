@@ -27,6 +27,8 @@ ErrorOr<std::int64_t> sys_get_robust_list(Kernel& kernel, Task& task, const Sysc
   return 0;
 }
 
+ErrorOr<std::int64_t> sys_gettid(Kernel&, Task& task, const SyscallArgs&) { return task.tid(); }
+
 ErrorOr<std::int64_t> sys_set_tid_address(Kernel&, Task& task, const SyscallArgs& args) {
   task.clear_child_tid = args.addr(0);
   return task.tid();

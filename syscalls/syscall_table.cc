@@ -10,10 +10,12 @@ constexpr SyscallEntry kTable[] = {
     {59, "execve", nullptr, Support::kNone, "exec-time robust-list walk not served yet"},
     {60, "exit", nullptr, Support::kNone,
      "thread exit: robust-list walk and clear_child_tid wake not served yet"},
+    {186, "gettid", &sys_gettid, Support::kFull, ""},
     {202, "futex", &sys_futex, Support::kPartial,
-     "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET with PRIVATE and "
-     "CLOCK_REALTIME; the PI family (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, "
-     "CMP_REQUEUE_PI) returns ENOSYS for now; FUTEX_FD is ENOSYS as on Linux"},
+     "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, LOCK_PI, LOCK_PI2, "
+     "TRYLOCK_PI, UNLOCK_PI, with PRIVATE and CLOCK_REALTIME; WAIT_REQUEUE_PI and CMP_REQUEUE_PI "
+     "return ENOSYS for now; FUTEX_FD is ENOSYS as on Linux; PI waiters queue apart from plain "
+     "waiters (no EINVAL for mixing the two on one word)"},
     {218, "set_tid_address", &sys_set_tid_address, Support::kPartial,
      "stored; the exit-time clear and wake are not served yet"},
     {219, "restart_syscall", &sys_restart_syscall, Support::kFull,

@@ -55,7 +55,7 @@ class HostThread final : public GuestThread {
     if (thread_.joinable()) thread_.join();
   }
   [[nodiscard]] bool blocked_in_futex() const override {
-    // Asleep (S) in the kernel's futex wait.
+    // Asleep (S) in one of the kernel's futex waits.
     std::ifstream stat("/proc/self/task/" + std::to_string(tid_.load()) + "/stat");
     std::string line;
     std::getline(stat, line);
@@ -66,7 +66,8 @@ class HostThread final : public GuestThread {
     std::ifstream wchan("/proc/self/task/" + std::to_string(tid_.load()) + "/wchan");
     std::string where;
     std::getline(wchan, where);
-    return where.find("futex") != std::string::npos;
+    // futex_wait_queue / futex_do_wait for plain waits, rt_mutex_schedule for PI locks.
+    return where.find("futex") != std::string::npos || where.find("rt_mutex") != std::string::npos;
   }
   void interrupt() override { pthread_kill(handle_, SIGUSR1); }
   void join() override { thread_.join(); }

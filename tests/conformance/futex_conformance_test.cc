@@ -641,6 +641,152 @@ TEST_P(FutexTest, RobustListRegistration) {
               SyscallFailsWithErrno(ESRCH));
 }
 
+// ---------------------------------------------------------------- PI
+
+constexpr std::uint32_t kWaiters = FUTEX_WAITERS;
+constexpr std::uint32_t kOwnerDied = FUTEX_OWNER_DIED;
+
+// A live thread that does nothing until released: its TID can own a PI word.
+class Bystander {
+ public:
+  explicit Bystander(Backend& b) : backend_(b), gate_(b.alloc(4)), tid_(b.alloc(4)) {
+    thread_ = b.spawn([this] {
+      backend_.store(tid_, static_cast<std::uint32_t>(backend_.syscall(SYS_gettid)));
+      while (backend_.load(gate_) == 0) backend_.futex(gate_, FUTEX_WAIT_PRIVATE, 0);
+    });
+    while (backend_.load(tid_) == 0) std::this_thread::yield();
+  }
+  ~Bystander() {
+    backend_.store(gate_, 1);
+    backend_.futex(gate_, FUTEX_WAKE_PRIVATE, 1);
+    thread_->join();
+  }
+  std::uint32_t tid() { return backend_.load(tid_); }
+
+ private:
+  Backend& backend_;
+  Addr gate_;
+  Addr tid_;
+  std::unique_ptr<GuestThread> thread_;
+};
+
+TEST_P(FutexTest, LockPiUncontendedAndUnlock) {
+  const Addr a = word(0);
+  const auto me = static_cast<std::uint32_t>(backend_->syscall(SYS_gettid));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(a), me);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallFailsWithErrno(EDEADLK));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_TRYLOCK_PI), 0), SyscallFailsWithErrno(EDEADLK));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(a), 0u);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_TRYLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(a), me);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+}
+
+TEST_P(FutexTest, LockPiKeepsOwnerDiedOnAFreeWord) {
+  const Addr a = word(kOwnerDied);
+  const auto me = static_cast<std::uint32_t>(backend_->syscall(SYS_gettid));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(a), kOwnerDied | me);
+  // Unlocking with nobody waiting clears the word entirely.
+  backend_->store(a, kOwnerDied | kWaiters | me);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(a), 0u);
+}
+
+TEST_P(FutexTest, UnlockPiOfSomeoneElsesLockIsEperm) {
+  Bystander owner(*backend_);
+  const Addr a = word(owner.tid());
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallFailsWithErrno(EPERM));
+  EXPECT_THAT(backend_->futex(word(0), op(FUTEX_UNLOCK_PI), 0), SyscallFailsWithErrno(EPERM));
+  // The owner check comes before the alignment check.
+  EXPECT_THAT(backend_->futex(a + 1, op(FUTEX_UNLOCK_PI), 0), SyscallFailsWithErrno(EPERM));
+  EXPECT_THAT(backend_->futex(backend_->unmapped_page(), op(FUTEX_UNLOCK_PI), 0),
+              SyscallFailsWithErrno(EFAULT));
+}
+
+TEST_P(FutexTest, TrylockPiOfAHeldLockIsEagainAndMarksWaiters) {
+  Bystander owner(*backend_);
+  const Addr a = word(owner.tid());
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_TRYLOCK_PI), 0), SyscallFailsWithErrno(EAGAIN));
+  EXPECT_EQ(backend_->load(a), owner.tid() | kWaiters);
+}
+
+TEST_P(FutexTest, LockPiOfADeadOwnerIsEsrch) {
+  const std::uint32_t ghost = 0x3ffffff0;  // no such thread
+  const Addr a = word(ghost);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallFailsWithErrno(ESRCH));
+  EXPECT_EQ(backend_->load(a), ghost | kWaiters);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_TRYLOCK_PI), 0), SyscallFailsWithErrno(ESRCH));
+}
+
+TEST_P(FutexTest, LockPiTimesOutOnItsClock) {
+  Bystander owner(*backend_);
+  const Addr a = word(owner.tid());
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::int64_t ns = now.tv_nsec + 20'000'000;
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0,
+                              backend_->timespec(now.tv_sec + ns / 1'000'000'000,
+                                                 ns % 1'000'000'000)),
+              SyscallFailsWithErrno(ETIMEDOUT));
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  ns = now.tv_nsec + 20'000'000;
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI2), 0,
+                              backend_->timespec(now.tv_sec + ns / 1'000'000'000,
+                                                 ns % 1'000'000'000)),
+              SyscallFailsWithErrno(ETIMEDOUT));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI2) | FUTEX_CLOCK_REALTIME, 0,
+                              backend_->timespec(1, 0)),
+              SyscallFailsWithErrno(ETIMEDOUT));
+  // LOCK_PI takes no FUTEX_CLOCK_REALTIME (it is always REALTIME): ENOSYS.
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI) | FUTEX_CLOCK_REALTIME, 0),
+              SyscallFailsWithErrno(ENOSYS));
+}
+
+TEST_P(FutexTest, UnlockPiHandsTheLockToTheWaiter) {
+  const Addr a = word(0);
+  const auto me = static_cast<std::uint32_t>(backend_->syscall(SYS_gettid));
+  ASSERT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
+  const Addr their_tid = word(0);
+  std::int64_t result = -1;
+  std::uint32_t seen_after_lock = 0;
+  auto t = backend_->spawn([&] {
+    backend_->store(their_tid, static_cast<std::uint32_t>(backend_->syscall(SYS_gettid)));
+    result = backend_->futex(a, op(FUTEX_LOCK_PI), 0);
+    seen_after_lock = backend_->load(a);
+    EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  });
+  ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
+  EXPECT_EQ(backend_->load(a), me | kWaiters);
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  t->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  EXPECT_EQ(seen_after_lock, backend_->load(their_tid) | kWaiters);
+  EXPECT_EQ(backend_->load(a), 0u);
+}
+
+TEST_P(FutexTest, InterruptedLockPiIsRestartedNotEintr) {
+  const Addr a = word(0);
+  ASSERT_THAT(backend_->futex(a, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
+  std::int64_t result = -1;
+  std::atomic<bool> returned{false};
+  auto t = backend_->spawn([&] {
+    result = backend_->futex(a, op(FUTEX_LOCK_PI), 0);
+    returned = true;
+    backend_->futex(a, op(FUTEX_UNLOCK_PI), 0);
+  });
+  ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
+  t->interrupt();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(returned.load());
+  ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
+  EXPECT_THAT(backend_->futex(a, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  t->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+}
+
 INSTANTIATE_TEST_SUITE_P(All, FutexTest,
                          ::testing::Values(Param{Kind::kHost, true}, Param{Kind::kHost, false},
                                            Param{Kind::kEmulated, true},
