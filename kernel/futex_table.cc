@@ -280,6 +280,37 @@ ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shar
   }
 }
 
+ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uaddr, bool shared,
+                                                       std::uint32_t uval,
+                                                       std::uint32_t extra_bits,
+                                                       bool store_if_none) noexcept {
+  GuestMemory& memory = task.memory();
+  FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+  key.pi = true;
+  std::optional<Errno> failure;
+  HandOver outcome = HandOver::kNoWaiter;
+  table_.with_locked(key, [&](Table::LockedSlot& slot) {
+    const Table::WaitRecord* next = slot.first(key);
+    if (next == nullptr && !store_if_none) return;
+    const std::uint32_t newval =
+        next != nullptr ? kFutexWaiters | extra_bits | static_cast<std::uint32_t>(next->data)
+                        : (uval & kFutexWaiters) | extra_bits;
+    const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
+    if (!seen) {
+      failure = seen.error();
+      return;
+    }
+    if (seen.value() != uval) {
+      outcome = HandOver::kWordChanged;
+      return;
+    }
+    outcome = next != nullptr ? HandOver::kHandedOver : HandOver::kStored;
+    if (next != nullptr) slot.wake_first(key);
+  });
+  if (failure) return *failure;
+  return outcome;
+}
+
 ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool shared) noexcept {
   GuestMemory& memory = task.memory();
   const auto me = static_cast<std::uint32_t>(task.tid());

@@ -73,6 +73,13 @@ class FutexTable {
   // or stores 0.
   ErrorOr<std::int64_t> unlock_pi(Task& task, GuestAddr uaddr, bool shared) noexcept;
 
+  // For a dying owner (the robust-list walk, Linux's exit_pi_state_list): if a PI waiter is
+  // queued on `uaddr` with this key kind, hands it the lock (word = its TID | FUTEX_WAITERS |
+  // `extra_bits`). With none, stores (uval & FUTEX_WAITERS) | `extra_bits` if `store_if_none`.
+  enum class HandOver : std::uint8_t { kHandedOver, kNoWaiter, kStored, kWordChanged };
+  ErrorOr<HandOver> hand_over_pi(Task& task, GuestAddr uaddr, bool shared, std::uint32_t uval,
+                                 std::uint32_t extra_bits, bool store_if_none) noexcept;
+
   // futex_waitv(2), entries already validated: the index of a woken entry.
   ErrorOr<std::int64_t> waitv(Task& task, std::span<const FutexWaitvEntry> entries,
                               const sync::Deadline& deadline) noexcept;

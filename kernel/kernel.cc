@@ -28,6 +28,22 @@ Task* Kernel::find_task(pid_t tid) {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
+std::size_t Kernel::task_count(pid_t pid) {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [tid, task] : tasks_) n += task->process().pid() == pid;
+  return n;
+}
+
+void Kernel::exit_task(Task& task) {
+  release_futexes(futexes_, task, task_count(task.process().pid()) > 1);
+  remove_task(task);
+}
+
+void Kernel::exec_task(Task& task) {
+  release_futexes(futexes_, task, task_count(task.process().pid()) > 1);
+}
+
 void Kernel::remove_task(Task& task) {
   std::lock_guard lock(mutex_);
   tasks_.erase(task.tid());

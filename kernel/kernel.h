@@ -10,6 +10,7 @@
 #include "kernel/futex_table.h"
 #include "kernel/guest_memory.h"
 #include "kernel/task.h"
+#include "kernel/thread_exit.h"
 
 namespace futexbox::kernel {
 
@@ -25,8 +26,16 @@ class Kernel {
   Task& create_thread(Process& process);
   // The task with thread id `tid`, or null.
   Task* find_task(pid_t tid);
-  // Forgets a task (after its exit work is done). The reference dies with it.
+  // The thread-exit hook: robust-list walk, then clear_child_tid (kernel/thread_exit.h), then the
+  // task is forgotten (the reference dies with it). The embedder calls it as the thread ends,
+  // whether by exit(2), exit_group(2) or a fatal signal.
+  void exit_task(Task& task);
+  // The exec hook: the same futex release, the task lives on in its new image.
+  void exec_task(Task& task);
+  // Forgets a task without any exit work.
   void remove_task(Task& task);
+  // Live tasks of the process with id `pid`.
+  std::size_t task_count(pid_t pid);
 
   FutexTable& futexes() noexcept { return futexes_; }
 

@@ -21,6 +21,8 @@ ErrorOr<std::int64_t> sys_futex_requeue(Kernel&, Task&, const SyscallArgs&);
 
 // sys_thread.cc
 ErrorOr<std::int64_t> sys_gettid(Kernel&, Task&, const SyscallArgs&);
+ErrorOr<std::int64_t> sys_exit(Kernel&, Task&, const SyscallArgs&);
+ErrorOr<std::int64_t> sys_execve(Kernel&, Task&, const SyscallArgs&);
 ErrorOr<std::int64_t> sys_set_robust_list(Kernel&, Task&, const SyscallArgs&);
 ErrorOr<std::int64_t> sys_get_robust_list(Kernel&, Task&, const SyscallArgs&);
 ErrorOr<std::int64_t> sys_set_tid_address(Kernel&, Task&, const SyscallArgs&);

@@ -34,4 +34,18 @@ ErrorOr<std::int64_t> sys_set_tid_address(Kernel&, Task& task, const SyscallArgs
   return task.tid();
 }
 
+// exit(2) and exit_group(2): the futex side of the calling thread's death (robust list,
+// clear_child_tid). The embedder ends the host thread afterwards, and runs Kernel::exit_task for
+// each other thread of the group as it stops them. Returns 0 to mean "the task is gone".
+ErrorOr<std::int64_t> sys_exit(Kernel& kernel, Task& task, const SyscallArgs&) {
+  kernel.exit_task(task);
+  return 0;
+}
+
+// execve(2): only the futex release that precedes loading the new image; the embedder loads it.
+ErrorOr<std::int64_t> sys_execve(Kernel& kernel, Task& task, const SyscallArgs&) {
+  kernel.exec_task(task);
+  return 0;
+}
+
 }  // namespace futexbox::syscalls

@@ -7,22 +7,26 @@ namespace {
 
 // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl), in increasing order.
 constexpr SyscallEntry kTable[] = {
-    {59, "execve", nullptr, Support::kNone, "exec-time robust-list walk not served yet"},
-    {60, "exit", nullptr, Support::kNone,
-     "thread exit: robust-list walk and clear_child_tid wake not served yet"},
+    {59, "execve", &sys_execve, Support::kPartial,
+     "the futex release of exec (robust-list walk, clear_child_tid); loading the image is the "
+     "embedder's"},
+    {60, "exit", &sys_exit, Support::kPartial,
+     "the futex side of thread death: robust-list walk (OWNER_DIED, shared wakes, PI handoff), "
+     "then clear_child_tid store and shared wake; ending the thread is the embedder's"},
     {186, "gettid", &sys_gettid, Support::kFull, ""},
     {202, "futex", &sys_futex, Support::kPartial,
      "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, LOCK_PI, LOCK_PI2, "
      "TRYLOCK_PI, UNLOCK_PI, with PRIVATE and CLOCK_REALTIME; WAIT_REQUEUE_PI and CMP_REQUEUE_PI "
      "return ENOSYS for now; FUTEX_FD is ENOSYS as on Linux; PI waiters queue apart from plain "
      "waiters (no EINVAL for mixing the two on one word)"},
-    {218, "set_tid_address", &sys_set_tid_address, Support::kPartial,
-     "stored; the exit-time clear and wake are not served yet"},
+    {218, "set_tid_address", &sys_set_tid_address, Support::kFull,
+     "cleared and woken (shared) at thread exit when other threads share the memory"},
     {219, "restart_syscall", &sys_restart_syscall, Support::kFull,
      "resumes an interrupted timed FUTEX_WAIT with its original absolute deadline"},
-    {231, "exit_group", nullptr, Support::kNone, "see exit"},
-    {273, "set_robust_list", &sys_set_robust_list, Support::kPartial,
-     "stored; the exit-time walk is not served yet"},
+    {231, "exit_group", &sys_exit, Support::kPartial,
+     "as exit for the calling thread; the embedder runs the exit hook for the others"},
+    {273, "set_robust_list", &sys_set_robust_list, Support::kFull,
+     "walked at thread exit and exec: at most 2048 entries, list_op_pending last"},
     {274, "get_robust_list", &sys_get_robust_list, Support::kFull, ""},
     {449, "futex_waitv", &sys_futex_waitv, Support::kPartial,
      "up to 128 32-bit futexes; FUTEX2_NUMA and FUTEX2_MPOL placement are EINVAL"},

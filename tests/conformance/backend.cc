@@ -131,6 +131,9 @@ class HostBackend final : public Backend {
   std::unique_ptr<GuestThread> spawn(std::function<void()> body) override {
     return std::make_unique<HostThread>(std::move(body));
   }
+  void spawn_detached(std::function<void()> body) override {
+    std::thread(std::move(body)).detach();
+  }
 
  private:
   void* map_pages(std::size_t size, int prot) {
@@ -148,6 +151,13 @@ class HostBackend final : public Backend {
 // ---------------------------------------------------------------- emulated kernel
 
 thread_local kernel::Task* t_task = nullptr;
+kernel::Kernel* g_exit_kernel = nullptr;  // set by the EmulatedBackend that owns the threads
+
+// What the embedder does when a guest thread ends: the exit hook, then the task is gone.
+void exit_current_task() {
+  syscalls::dispatch(*g_exit_kernel, *t_task, syscalls::SyscallArgs{60, {}});
+  t_task = nullptr;
+}
 
 class EmulatedThread final : public GuestThread {
  public:
@@ -158,6 +168,7 @@ class EmulatedThread final : public GuestThread {
       task_.attach_to_current_thread();
       started = true;
       body();
+      exit_current_task();
     });
     while (!started.load()) std::this_thread::yield();
   }
@@ -184,6 +195,7 @@ class EmulatedBackend final : public Backend {
     if (!memory_->map(kHeap, kHeapSize, kernel::Prot::kReadWrite)) std::abort();
     if (!memory_->map(kReadOnly, kPage, kernel::Prot::kRead)) std::abort();
     if (!memory_->map(kUnmapped, kPage, kernel::Prot::kNone)) std::abort();
+    g_exit_kernel = &kernel_;
     main_task_ = &kernel_.create_process(memory_);
     t_task = main_task_;
     main_task_->attach_to_current_thread();
@@ -226,6 +238,20 @@ class EmulatedBackend final : public Backend {
     kernel::Task& task = kernel_.create_thread(main_task_->process());
     return std::make_unique<EmulatedThread>(task, std::move(body));
   }
+  void spawn_detached(std::function<void()> body) override {
+    kernel::Task& task = kernel_.create_thread(main_task_->process());
+    detached_.fetch_add(1);
+    std::thread([this, &task, body = std::move(body)] {
+      t_task = &task;
+      task.attach_to_current_thread();
+      body();
+      exit_current_task();
+      detached_.fetch_sub(1);
+    }).detach();
+  }
+  ~EmulatedBackend() override {
+    while (detached_.load() != 0) std::this_thread::yield();
+  }
 
  private:
   kernel::Kernel kernel_;
@@ -233,6 +259,7 @@ class EmulatedBackend final : public Backend {
   kernel::Task* main_task_ = nullptr;
   std::mutex mutex_;
   Addr next_ = kHeap;
+  std::atomic<int> detached_{0};
 };
 
 }  // namespace

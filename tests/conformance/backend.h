@@ -47,7 +47,11 @@ class Backend {
                                std::uint64_t a2 = 0, std::uint64_t a3 = 0, std::uint64_t a4 = 0,
                                std::uint64_t a5 = 0) = 0;
 
+  // A guest thread that exits (through the backend's exit path) when `body` returns.
   virtual std::unique_ptr<GuestThread> spawn(std::function<void()> body) = 0;
+  // The same, detached: for threads that replace their own clear_child_tid address, which the
+  // host's pthread_join relies on.
+  virtual void spawn_detached(std::function<void()> body) = 0;
 
   // Convenience wrappers.
   std::int64_t futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,

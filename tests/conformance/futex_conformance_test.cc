@@ -787,6 +787,136 @@ TEST_P(FutexTest, InterruptedLockPiIsRestartedNotEintr) {
   EXPECT_THAT(result, SyscallSucceedsWithValue(0));
 }
 
+// ---------------------------------------------------------------- thread death
+
+// struct robust_list_head, and a list entry {next; futex word} with futex_offset 8.
+struct RobustHead {
+  std::uint64_t next;
+  std::int64_t futex_offset;
+  std::uint64_t list_op_pending;
+};
+struct RobustEntry {
+  std::uint64_t next;
+  std::uint32_t word;
+  std::uint32_t pad;
+};
+
+// A thread that registers a robust list holding `entries` (bit 0 set for PI ones) and `pending`,
+// stores its TID (| extra) into the words it is told to own, then waits at a gate and dies.
+class DyingOwner {
+ public:
+  DyingOwner(Backend& b, std::vector<Addr> entries, std::vector<bool> owned, std::uint32_t extra,
+             Addr pending = 0, bool pi = false)
+      : backend_(b), gate_(b.alloc(4)), tid_(b.alloc(4)), head_(b.alloc(sizeof(RobustHead))) {
+    // Link head -> e0 -> e1 -> ... -> head.
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const std::uint64_t next = i + 1 < entries.size() ? entries[i + 1] : head_;
+      const std::uint64_t tagged = next | (pi && next != head_ ? 1 : 0);
+      b.write(entries[i], &tagged, 8);
+    }
+    const std::uint64_t first = entries.empty() ? head_ : entries[0] | (pi ? 1 : 0);
+    const RobustHead h{first, 8, pending};
+    b.write(head_, &h, sizeof(h));
+    thread_ = b.spawn([this, entries, owned, extra] {
+      EXPECT_THAT(backend_.syscall(SYS_set_robust_list, head_, sizeof(RobustHead)),
+                  SyscallSucceedsWithValue(0));
+      const auto me = static_cast<std::uint32_t>(backend_.syscall(SYS_gettid));
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (owned[i]) backend_.store(entries[i] + 8, me | extra);
+      }
+      backend_.store(tid_, me);
+      while (backend_.load(gate_) == 0) backend_.futex(gate_, FUTEX_WAIT_PRIVATE, 0);
+    });
+    while (backend_.load(tid_) == 0) std::this_thread::yield();
+  }
+  std::uint32_t tid() { return backend_.load(tid_); }
+  void die() {
+    backend_.store(gate_, 1);
+    backend_.futex(gate_, FUTEX_WAKE_PRIVATE, 1);
+    thread_->join();
+  }
+
+ private:
+  Backend& backend_;
+  Addr gate_;
+  Addr tid_;
+  Addr head_;
+  std::unique_ptr<GuestThread> thread_;
+};
+
+TEST_P(FutexTest, RobustListDeathMarksOwnerDiedAndWakesAWaiter) {
+  // Three entries: two owned by the dying thread (one with waiters), one owned by someone else.
+  std::vector<Addr> entries{backend_->alloc(16), backend_->alloc(16), backend_->alloc(16)};
+  DyingOwner owner(*backend_, entries, {true, true, false}, 0);
+  backend_->store(entries[0] + 8, owner.tid() | kWaiters);
+  backend_->store(entries[2] + 8, 12345);
+  // The kernel's wake is shared: only a shared waiter can see it.
+  std::int64_t result = -1;
+  auto waiter = backend_->spawn([&] {
+    result = backend_->futex(entries[0] + 8, FUTEX_WAIT, owner.tid() | kWaiters);
+  });
+  ASSERT_TRUE(eventually([&] { return waiter->blocked_in_futex(); }));
+  owner.die();
+  waiter->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(entries[0] + 8), kWaiters | kOwnerDied);
+  EXPECT_EQ(backend_->load(entries[1] + 8), kOwnerDied);
+  EXPECT_EQ(backend_->load(entries[2] + 8), 12345u);
+}
+
+TEST_P(FutexTest, RobustListPendingUnlockedEntryStillWakes) {
+  // The owner died between storing 0 and waking: list_op_pending names the word, which is 0.
+  const Addr pending = backend_->alloc(16);
+  DyingOwner owner(*backend_, {}, {}, 0, pending);
+  std::int64_t result = -1;
+  auto waiter = backend_->spawn([&] { result = backend_->futex(pending + 8, FUTEX_WAIT, 0); });
+  ASSERT_TRUE(eventually([&] { return waiter->blocked_in_futex(); }));
+  owner.die();
+  waiter->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(pending + 8), 0u);
+}
+
+TEST_P(FutexTest, RobustPiLockGoesToItsWaiterWithOwnerDied) {
+  const Addr entry = backend_->alloc(16);
+  DyingOwner owner(*backend_, {entry}, {true}, 0, 0, /*pi=*/true);
+  const Addr waiter_tid = word(0);
+  std::int64_t result = -1;
+  std::uint32_t word_when_acquired = 0;
+  auto waiter = backend_->spawn([&] {
+    backend_->store(waiter_tid, static_cast<std::uint32_t>(backend_->syscall(SYS_gettid)));
+    result = backend_->futex(entry + 8, op(FUTEX_LOCK_PI), 0);
+    word_when_acquired = backend_->load(entry + 8);
+    backend_->futex(entry + 8, op(FUTEX_UNLOCK_PI), 0);
+  });
+  ASSERT_TRUE(eventually([&] { return waiter->blocked_in_futex(); }));
+  EXPECT_EQ(backend_->load(entry + 8), owner.tid() | kWaiters);
+  owner.die();
+  waiter->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  EXPECT_EQ(word_when_acquired, backend_->load(waiter_tid) | kWaiters | kOwnerDied);
+  EXPECT_EQ(backend_->load(entry + 8), 0u);  // and its unlock with nobody waiting cleared it
+}
+
+TEST_P(FutexTest, ClearChildTidWakesTheJoiner) {
+  const Addr tid_word = word(1);
+  std::int64_t result = -1;
+  auto joiner = backend_->spawn([&] { result = backend_->futex(tid_word, FUTEX_WAIT, 1); });
+  ASSERT_TRUE(eventually([&] { return joiner->blocked_in_futex(); }));
+  const Addr gate = word(0);
+  backend_->spawn_detached([&, tid_word, gate] {
+    backend_->syscall(SYS_set_tid_address, tid_word);
+    while (backend_->load(gate) == 0) backend_->futex(gate, FUTEX_WAIT_PRIVATE, 0);
+  });
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(backend_->load(tid_word), 1u);
+  backend_->store(gate, 1);
+  backend_->futex(gate, FUTEX_WAKE_PRIVATE, 1);
+  joiner->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(tid_word), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, FutexTest,
                          ::testing::Values(Param{Kind::kHost, true}, Param{Kind::kHost, false},
                                            Param{Kind::kEmulated, true},
