@@ -43,7 +43,14 @@ ErrorOr<std::uint32_t> GuestMemory::fetch_op_u32(GuestAddr addr, FetchOp op,
 MemoryObject::MemoryObject(std::size_t size)
     : id_(next_object_id()), size_(size), words_(new std::uint32_t[(size + 3) / 4]()) {}
 
-FlatGuestMemory::FlatGuestMemory() : space_id_(next_object_id()) {}
+FlatGuestMemory::FlatGuestMemory() : space_id_(next_object_id()) { publish({}); }
+
+void FlatGuestMemory::publish(RegionTable table) {
+  std::sort(table.begin(), table.end(),
+            [](const Region& a, const Region& b) { return a.base < b.base; });
+  tables_.push_back(std::make_unique<RegionTable>(std::move(table)));
+  regions_.store(tables_.back().get(), std::memory_order_release);
+}
 
 ErrorOr<void> FlatGuestMemory::map(GuestAddr base, std::size_t size, Prot prot,
                                    std::shared_ptr<MemoryObject> object,
@@ -57,21 +64,23 @@ ErrorOr<void> FlatGuestMemory::map(GuestAddr base, std::size_t size, Prot prot,
     object_offset = 0;
   }
   if (object_offset + size > object->size()) return Errno::kEINVAL;
-  std::unique_lock lock(mutex_);
-  for (const Region& r : regions_) {
+  std::lock_guard lock(writer_mutex_);
+  RegionTable table = *regions_.load(std::memory_order_relaxed);
+  for (const Region& r : table) {
     if (base < r.base + r.size && r.base < base + size) return Errno::kEINVAL;
   }
-  regions_.push_back(Region{base, size, prot, std::move(object), object_offset, shared});
-  std::sort(regions_.begin(), regions_.end(),
-            [](const Region& a, const Region& b) { return a.base < b.base; });
+  table.push_back(Region{base, size, prot, std::move(object), object_offset, shared});
+  publish(std::move(table));
   return {};
 }
 
 ErrorOr<void> FlatGuestMemory::protect(GuestAddr base, Prot prot) {
-  std::unique_lock lock(mutex_);
-  for (Region& r : regions_) {
+  std::lock_guard lock(writer_mutex_);
+  RegionTable table = *regions_.load(std::memory_order_relaxed);
+  for (Region& r : table) {
     if (r.base == base) {
       r.prot = prot;
+      publish(std::move(table));
       return {};
     }
   }
@@ -79,19 +88,21 @@ ErrorOr<void> FlatGuestMemory::protect(GuestAddr base, Prot prot) {
 }
 
 ErrorOr<void> FlatGuestMemory::unmap(GuestAddr base) {
-  std::unique_lock lock(mutex_);
-  auto it = std::find_if(regions_.begin(), regions_.end(),
+  std::lock_guard lock(writer_mutex_);
+  RegionTable table = *regions_.load(std::memory_order_relaxed);
+  auto it = std::find_if(table.begin(), table.end(),
                          [&](const Region& r) { return r.base == base; });
-  if (it == regions_.end()) return Errno::kEINVAL;
-  regions_.erase(it);
+  if (it == table.end()) return Errno::kEINVAL;
+  table.erase(it);
+  publish(std::move(table));
   return {};
 }
 
-const FlatGuestMemory::Region* FlatGuestMemory::find(GuestAddr addr,
+const FlatGuestMemory::Region* FlatGuestMemory::find(const RegionTable& table, GuestAddr addr,
                                                      std::size_t size) const noexcept {
-  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
+  auto it = std::upper_bound(table.begin(), table.end(), addr,
                              [](GuestAddr a, const Region& r) { return a < r.base; });
-  if (it == regions_.begin()) return nullptr;
+  if (it == table.begin()) return nullptr;
   --it;
   if (addr - it->base >= it->size || size > it->size - (addr - it->base)) return nullptr;
   return &*it;
@@ -99,7 +110,7 @@ const FlatGuestMemory::Region* FlatGuestMemory::find(GuestAddr addr,
 
 ErrorOr<std::byte*> FlatGuestMemory::translate(GuestAddr addr, std::size_t size,
                                                Prot need) const noexcept {
-  const Region* r = find(addr, size);
+  const Region* r = find(*regions_.load(std::memory_order_acquire), addr, size);
   if (r == nullptr) return Errno::kEFAULT;
   const auto have = static_cast<unsigned>(r->prot);
   if ((have & static_cast<unsigned>(need)) != static_cast<unsigned>(need)) return Errno::kEFAULT;
@@ -112,15 +123,12 @@ std::atomic_ref<std::uint32_t> word_at(std::byte* p) noexcept {
 }
 }  // namespace
 
-// The shared lock is held across each access so an unmap cannot free the bytes under it.
 ErrorOr<std::uint32_t> FlatGuestMemory::load_u32(GuestAddr addr) noexcept {
-  std::shared_lock lock(mutex_);
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kRead));
   return word_at(p).load(std::memory_order_seq_cst);
 }
 
 ErrorOr<void> FlatGuestMemory::store_u32(GuestAddr addr, std::uint32_t value) noexcept {
-  std::shared_lock lock(mutex_);
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kWrite));
   word_at(p).store(value, std::memory_order_seq_cst);
   return {};
@@ -129,7 +137,6 @@ ErrorOr<void> FlatGuestMemory::store_u32(GuestAddr addr, std::uint32_t value) no
 ErrorOr<std::uint32_t> FlatGuestMemory::compare_exchange_u32(GuestAddr addr,
                                                              std::uint32_t expected,
                                                              std::uint32_t desired) noexcept {
-  std::shared_lock lock(mutex_);
   // Linux faults a read-modify-write in for writing: a read-only word is EFAULT too.
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kReadWrite));
   word_at(p).compare_exchange_strong(expected, desired, std::memory_order_seq_cst);
@@ -137,7 +144,6 @@ ErrorOr<std::uint32_t> FlatGuestMemory::compare_exchange_u32(GuestAddr addr,
 }
 
 ErrorOr<void> FlatGuestMemory::copy_in(GuestAddr addr, void* dst, std::size_t size) noexcept {
-  std::shared_lock lock(mutex_);
   std::byte* p = FUTEXBOX_TRY(translate(addr, size, Prot::kRead));
   std::memcpy(dst, p, size);
   return {};
@@ -145,15 +151,13 @@ ErrorOr<void> FlatGuestMemory::copy_in(GuestAddr addr, void* dst, std::size_t si
 
 ErrorOr<void> FlatGuestMemory::copy_out(GuestAddr addr, const void* src,
                                         std::size_t size) noexcept {
-  std::shared_lock lock(mutex_);
   std::byte* p = FUTEXBOX_TRY(translate(addr, size, Prot::kWrite));
   std::memcpy(p, src, size);
   return {};
 }
 
 ErrorOr<MemoryIdentity> FlatGuestMemory::identity(GuestAddr addr) noexcept {
-  std::shared_lock lock(mutex_);
-  const Region* r = find(addr, 1);
+  const Region* r = find(*regions_.load(std::memory_order_acquire), addr, 1);
   if (r == nullptr || (static_cast<unsigned>(r->prot) & static_cast<unsigned>(Prot::kRead)) == 0) {
     return Errno::kEFAULT;
   }

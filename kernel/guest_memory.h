@@ -8,7 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
+#include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "kernel/error_or.h"
@@ -110,13 +111,22 @@ class FlatGuestMemory final : public GuestMemory {
     std::size_t object_offset;
     bool shared;
   };
-  // Preconditions: mutex_ held (shared or exclusive).
-  const Region* find(GuestAddr addr, std::size_t size) const noexcept;
-  ErrorOr<std::byte*> translate(GuestAddr addr, std::size_t size, Prot need) const noexcept;
+  using RegionTable = std::vector<Region>;  // sorted by base
 
+  const Region* find(const RegionTable& table, GuestAddr addr, std::size_t size) const noexcept;
+  ErrorOr<std::byte*> translate(GuestAddr addr, std::size_t size, Prot need) const noexcept;
+  // Preconditions: writer_mutex_ held. Publishes a new immutable table.
+  void publish(RegionTable table);
+
+  // Readers (every access) load the current table without a lock; writers (map, protect, unmap)
+  // copy it, change the copy and publish it. Old tables are kept until the memory is destroyed:
+  // a reader may still be looking at one, and the MemoryObjects they hold keep the bytes of a
+  // region unmapped mid-access alive (a guest racing its own munmap gets the old bytes or EFAULT,
+  // never a host crash).
   std::uint64_t space_id_;
-  mutable std::shared_mutex mutex_;
-  std::vector<Region> regions_;  // guarded by mutex_, sorted by base
+  std::atomic<const RegionTable*> regions_{nullptr};
+  std::mutex writer_mutex_;
+  std::vector<std::unique_ptr<RegionTable>> tables_;  // guarded by writer_mutex_
 };
 
 // Fresh identifiers for address spaces and memory objects (never 0).

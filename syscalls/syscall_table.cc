@@ -1,5 +1,7 @@
 #include "syscalls/syscall_table.h"
 
+#include <array>
+
 #include "syscalls/handlers.h"
 
 namespace futexbox::syscalls {
@@ -40,11 +42,21 @@ constexpr SyscallEntry kTable[] = {
 
 std::span<const SyscallEntry> syscall_table() noexcept { return kTable; }
 
-const SyscallEntry* find_syscall(std::uint64_t nr) noexcept {
-  for (const SyscallEntry& e : kTable) {
-    if (e.nr == nr) return &e;
+namespace {
+constexpr std::size_t kMaxNr = 512;
+
+// Direct index by number: dispatch sits on every served futex call.
+struct Index {
+  std::array<const SyscallEntry*, kMaxNr> by_nr{};
+  constexpr Index() {
+    for (const SyscallEntry& e : kTable) by_nr[e.nr] = &e;
   }
-  return nullptr;
+};
+constexpr Index kIndex;
+}  // namespace
+
+const SyscallEntry* find_syscall(std::uint64_t nr) noexcept {
+  return nr < kMaxNr ? kIndex.by_nr[nr] : nullptr;
 }
 
 std::string_view support_name(Support support) noexcept {
