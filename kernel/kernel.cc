@@ -2,9 +2,9 @@
 
 namespace futexbox::kernel {
 
-Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory) {
+Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory, pid_t tid) {
   std::lock_guard lock(mutex_);
-  const pid_t pid = next_tid_++;
+  const pid_t pid = tid != 0 ? tid : next_tid_++;
   auto process = std::make_unique<Process>(pid, std::move(memory));
   auto task = std::make_unique<Task>(*process, pid);
   Task& ref = *task;
@@ -13,9 +13,9 @@ Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory) {
   return ref;
 }
 
-Task& Kernel::create_thread(Process& process) {
+Task& Kernel::create_thread(Process& process, pid_t tid) {
   std::lock_guard lock(mutex_);
-  const pid_t tid = next_tid_++;
+  if (tid == 0) tid = next_tid_++;
   auto task = std::make_unique<Task>(process, tid);
   Task& ref = *task;
   tasks_.emplace(tid, std::move(task));

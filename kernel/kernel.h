@@ -20,10 +20,12 @@ class Kernel {
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
-  // A new thread group over `memory`, with its first task (tid == pid).
-  Task& create_process(std::shared_ptr<GuestMemory> memory);
-  // A new thread in `process`.
-  Task& create_thread(Process& process);
+  // A new thread group over `memory`, with its first task (tid == pid). With `tid` 0 the kernel
+  // picks the id; an embedder may instead name tasks after the host threads that run them (the
+  // in-process agent does, so TIDs in futex words mean the same to the guest and to futexbox).
+  Task& create_process(std::shared_ptr<GuestMemory> memory, pid_t tid = 0);
+  // A new thread in `process` (tid as above).
+  Task& create_thread(Process& process, pid_t tid = 0);
   // The task with thread id `tid`, or null.
   Task* find_task(pid_t tid);
   // The thread-exit hook: robust-list walk, then clear_child_tid (kernel/thread_exit.h), then the

@@ -201,6 +201,9 @@ ErrorOr<std::int64_t> sys_futex_requeue(Kernel& kernel, Task& task, const Syscal
   if (flags != 0 || waiters == 0) return Errno::kEINVAL;
   std::array<kernel::FutexWaitvEntry, 2> w;
   FUTEXBOX_TRY(parse_waitv(task, waiters, 2, w.data()));
+  // "For now mandate both flags are identical, like the sys_futex() interface has" (Linux): the
+  // only flag left to differ after parsing is FUTEX2_PRIVATE.
+  if (w[0].shared != w[1].shared) return Errno::kEINVAL;
   return kernel.futexes().requeue(task, w[0].uaddr, w[0].shared, w[1].uaddr, w[1].shared, nr_wake,
                                   nr_requeue, &w[0].val);
 }

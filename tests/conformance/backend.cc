@@ -134,6 +134,7 @@ class HostBackend final : public Backend {
   void spawn_detached(std::function<void()> body) override {
     std::thread(std::move(body)).detach();
   }
+  void adopt_thread(pid_t) override {}
 
  private:
   void* map_pages(std::size_t size, int prot) {
@@ -159,28 +160,34 @@ void exit_current_task() {
   t_task = nullptr;
 }
 
+pid_t host_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+// Tasks are named after the host threads that run them, as the in-process agent names them: a
+// TID stored in a futex word then means the same on both backends.
 class EmulatedThread final : public GuestThread {
  public:
-  EmulatedThread(kernel::Task& task, std::function<void()> body) : task_(task) {
-    std::atomic<bool> started{false};
-    thread_ = std::thread([this, &started, body = std::move(body)] {
-      t_task = &task_;
-      task_.attach_to_current_thread();
-      started = true;
+  EmulatedThread(kernel::Kernel& kernel, kernel::Process& process, std::function<void()> body) {
+    std::atomic<kernel::Task*> started{nullptr};
+    thread_ = std::thread([&kernel, &process, &started, body = std::move(body)] {
+      kernel::Task& task = kernel.create_thread(process, host_tid());
+      t_task = &task;
+      task.attach_to_current_thread();
+      started = &task;
       body();
       exit_current_task();
     });
-    while (!started.load()) std::this_thread::yield();
+    while (started.load() == nullptr) std::this_thread::yield();
+    task_ = started.load();
   }
   ~EmulatedThread() override {
     if (thread_.joinable()) thread_.join();
   }
-  [[nodiscard]] bool blocked_in_futex() const override { return task_.in_futex_wait(); }
-  void interrupt() override { task_.interrupt(); }
+  [[nodiscard]] bool blocked_in_futex() const override { return task_->in_futex_wait(); }
+  void interrupt() override { task_->interrupt(); }
   void join() override { thread_.join(); }
 
  private:
-  kernel::Task& task_;
+  kernel::Task* task_ = nullptr;
   std::thread thread_;
 };
 
@@ -196,7 +203,7 @@ class EmulatedBackend final : public Backend {
     if (!memory_->map(kReadOnly, kPage, kernel::Prot::kRead)) std::abort();
     if (!memory_->map(kUnmapped, kPage, kernel::Prot::kNone)) std::abort();
     g_exit_kernel = &kernel_;
-    main_task_ = &kernel_.create_process(memory_);
+    main_task_ = &kernel_.create_process(memory_, host_tid());
     t_task = main_task_;
     main_task_->attach_to_current_thread();
   }
@@ -235,13 +242,12 @@ class EmulatedBackend final : public Backend {
     }
   }
   std::unique_ptr<GuestThread> spawn(std::function<void()> body) override {
-    kernel::Task& task = kernel_.create_thread(main_task_->process());
-    return std::make_unique<EmulatedThread>(task, std::move(body));
+    return std::make_unique<EmulatedThread>(kernel_, main_task_->process(), std::move(body));
   }
   void spawn_detached(std::function<void()> body) override {
-    kernel::Task& task = kernel_.create_thread(main_task_->process());
     detached_.fetch_add(1);
-    std::thread([this, &task, body = std::move(body)] {
+    std::thread([this, body = std::move(body)] {
+      kernel::Task& task = kernel_.create_thread(main_task_->process(), host_tid());
       t_task = &task;
       task.attach_to_current_thread();
       body();
@@ -249,6 +255,7 @@ class EmulatedBackend final : public Backend {
       detached_.fetch_sub(1);
     }).detach();
   }
+  void adopt_thread(pid_t tid) override { kernel_.create_thread(main_task_->process(), tid); }
   ~EmulatedBackend() override {
     while (detached_.load() != 0) std::this_thread::yield();
   }

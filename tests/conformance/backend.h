@@ -52,6 +52,9 @@ class Backend {
   // The same, detached: for threads that replace their own clear_child_tid address, which the
   // host's pthread_join relies on.
   virtual void spawn_detached(std::function<void()> body) = 0;
+  // Makes the host thread `tid` (running elsewhere) known as a live thread of the guest, so a PI
+  // word can name it as owner on both backends (a no-op on the host).
+  virtual void adopt_thread(pid_t tid) = 0;
 
   // Convenience wrappers.
   std::int64_t futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,
