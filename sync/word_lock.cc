@@ -9,12 +9,15 @@ namespace {
 // A thread's node in a WordLock queue. Separate from the parking lot's per-thread data (and with its
 // own parker) because a thread tidying up after a multi-key park takes bucket locks while wakers may
 // still be marking its lot parker.
-struct alignas(4) QueueNode {
+struct QueueNode {
   ThreadParker parker;
   QueueNode* queue_tail = nullptr;  // valid on the head node once the queue has been scanned
   QueueNode* prev = nullptr;
   QueueNode* next = nullptr;
 };
+
+// The two low bits of the lock word hold flags, so nodes must be at least 4-byte aligned.
+static_assert(alignof(QueueNode) >= 4);
 
 QueueNode& this_thread_node() noexcept {
   thread_local QueueNode node;
