@@ -28,19 +28,33 @@ struct FutexKey {
 
   friend bool operator==(const FutexKey&, const FutexKey&) = default;
 
-  // EINVAL if `addr` is not 4-byte aligned; for shared keys, EFAULT if nothing readable is mapped
-  // there, or if it is read-only private memory.
-  static ErrorOr<FutexKey> for_address(GuestMemory& memory, GuestAddr addr, bool shared) noexcept {
+  // Fills `out` with the key of `addr`. EINVAL if `addr` is not 4-byte aligned; for shared keys,
+  // EFAULT if nothing readable is mapped there, or if it is read-only private memory.
+  // (An out-parameter, not ErrorOr<FutexKey>: copying that union through the stack made GCC emit
+  // reloads that defeat store forwarding, a third of a no-waiter FUTEX_WAKE.)
+  static ErrorOr<void> resolve(GuestMemory& memory, GuestAddr addr, bool shared,
+                               FutexKey& out) noexcept {
     if (addr % 4 != 0) return Errno::kEINVAL;
-    if (!shared) return FutexKey{Kind::kPrivate, memory.address_space_id(), addr};
+    if (!shared) {
+      out = FutexKey{Kind::kPrivate, memory.address_space_id(), addr};
+      return {};
+    }
     const MemoryIdentity id = FUTEXBOX_TRY(memory.identity(addr));
     if (id.object == 0) {
       // "A RO anonymous page will never change and thus doesn't make sense for futex
       // operations" (get_futex_key): EFAULT, even for a wait.
       if (!id.writable) return Errno::kEFAULT;
-      return FutexKey{Kind::kSharedPrivate, memory.address_space_id(), addr};
+      out = FutexKey{Kind::kSharedPrivate, memory.address_space_id(), addr};
+      return {};
     }
-    return FutexKey{Kind::kSharedObject, id.object, id.offset};
+    out = FutexKey{Kind::kSharedObject, id.object, id.offset};
+    return {};
+  }
+
+  static ErrorOr<FutexKey> for_address(GuestMemory& memory, GuestAddr addr, bool shared) noexcept {
+    FutexKey key;
+    FUTEXBOX_TRY(resolve(memory, addr, shared, key));
+    return key;
   }
 };
 

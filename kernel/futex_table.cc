@@ -42,7 +42,8 @@ ErrorOr<std::int64_t> FutexTable::wait(Task& task, GuestAddr uaddr, bool shared,
                                        const sync::Deadline& deadline) noexcept {
   if (bitset == 0) return Errno::kEINVAL;
   GuestMemory& memory = task.memory();
-  const FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+  FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
   for (;;) {
     // Runs under the slot's bucket lock (and once before it, without): block only if the word
     // still holds `val` and no interruption is pending. Errors are carried out in `failure`.
@@ -84,7 +85,8 @@ ErrorOr<std::int64_t> FutexTable::wait(Task& task, GuestAddr uaddr, bool shared,
 ErrorOr<std::int64_t> FutexTable::wake(Task& task, GuestAddr uaddr, bool shared, int nr,
                                        std::uint32_t bitset, bool strict) noexcept {
   if (bitset == 0) return Errno::kEINVAL;
-  const FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(task.memory(), uaddr, shared));
+  FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(task.memory(), uaddr, shared, key));
   if (strict && nr == 0) return 0;
   return static_cast<std::int64_t>(table_.wake(key, wake_limit(nr), bitset));
 }
@@ -94,8 +96,10 @@ ErrorOr<std::int64_t> FutexTable::requeue(Task& task, GuestAddr uaddr, bool shar
                                           int nr_requeue, const std::uint32_t* cmpval) noexcept {
   if (nr_wake < 0 || nr_requeue < 0) return Errno::kEINVAL;
   GuestMemory& memory = task.memory();
-  const FutexKey key1 = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
-  const FutexKey key2 = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr2, shared2));
+  FutexKey key1;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key1));
+  FutexKey key2;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr2, shared2, key2));
   Errno failure = Errno::kEAGAIN;
   // Linux's loop: stop once woken + requeued - nr_wake reaches nr_requeue; the first nr_wake
   // matching waiters are woken, the rest requeued. So (0, 0) touches nobody.
@@ -119,8 +123,10 @@ ErrorOr<std::int64_t> FutexTable::wake_op(Task& task, GuestAddr uaddr, GuestAddr
                                           bool shared, int nr_wake, int nr_wake2,
                                           std::uint32_t encoded_op) noexcept {
   GuestMemory& memory = task.memory();
-  const FutexKey key1 = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
-  const FutexKey key2 = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr2, shared));
+  FutexKey key1;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key1));
+  FutexKey key2;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr2, shared, key2));
 
   // Decoding as futex_atomic_op_inuser: op in bits 28-30 (bit 31 = OPARG_SHIFT), cmp in 24-27,
   // signed 12-bit oparg and cmparg. A shift outside 0..31 is masked (Linux warns, no error).
@@ -162,7 +168,7 @@ ErrorOr<std::int64_t> FutexTable::waitv(Task& task, std::span<const FutexWaitvEn
   std::array<FutexKey, sync::kMaxParkKeys> keys;
   std::array<std::uint32_t, sync::kMaxParkKeys> bitsets;
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    keys[i] = FUTEXBOX_TRY(FutexKey::for_address(memory, entries[i].uaddr, entries[i].shared));
+    FUTEXBOX_TRY(FutexKey::resolve(memory, entries[i].uaddr, entries[i].shared, keys[i]));
     bitsets[i] = kFutexBitsetMatchAny;
   }
   for (;;) {
@@ -207,7 +213,8 @@ ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shar
                                           const sync::Deadline& deadline, bool trylock,
                                           sync::FunctionRef<bool(pid_t)> task_exists) noexcept {
   GuestMemory& memory = task.memory();
-  FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+  FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
   key.pi = true;
   const auto me = static_cast<std::uint32_t>(task.tid());
   for (;;) {
@@ -285,7 +292,8 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
                                                        std::uint32_t extra_bits,
                                                        bool store_if_none) noexcept {
   GuestMemory& memory = task.memory();
-  FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+  FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
   key.pi = true;
   std::optional<Errno> failure;
   HandOver outcome = HandOver::kNoWaiter;
@@ -317,7 +325,8 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
   for (;;) {
     const std::uint32_t uval = FUTEXBOX_TRY(memory.load_u32(uaddr));
     if ((uval & kFutexTidMask) != me) return Errno::kEPERM;
-    FutexKey key = FUTEXBOX_TRY(FutexKey::for_address(memory, uaddr, shared));
+    FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
     key.pi = true;
     std::optional<Errno> failure;
     bool changed = false;

@@ -29,11 +29,9 @@ def main() -> int:
             impls.append(impl)
         unit = {"ns": 1.0, "us": 1e3, "ms": 1e6}[b["time_unit"]]
         table.setdefault(case, {})[impl] = (b["real_time"] * unit, b.get("allocs_per_op", 0.0))
-    order = [i for i in ["sharded", "host_futex", "std_atomic", "concurrent_map",
-                         "emulated"] if i in impls] + [i for i in impls if i not in
-                                                        ["sharded", "host_futex", "std_atomic",
-                                                         "concurrent_map", "emulated"]]
-    print("| case | " + " | ".join(order) + f" | sharded vs {baseline} |")
+    known = ["sharded", "emulated", "host_futex", "std_atomic", "concurrent_map"]
+    order = [i for i in known if i in impls] + [i for i in impls if i not in known]
+    print("| case | " + " | ".join(order) + f" | futexbox vs {baseline} |")
     print("|---|" + "---|" * (len(order) + 1))
     for case, row in table.items():
         cells = []
