@@ -31,6 +31,60 @@ std::optional<bool> compare(unsigned cmp, int oldval, int cmparg) noexcept {
   }
 }
 
+// The unpark token of a waiter that now owns a PI lock (handed over, or taken on its behalf by
+// CMP_REQUEUE_PI). Plain wakes hand over 0.
+constexpr std::uintptr_t kPiLockHandedOver = 1;
+
+// What a PI-side waiter leaves in its wait record's data word (on its stack while it waits).
+struct PiWaiter {
+  std::uint32_t tid = 0;
+  bool requeue_pi = false;  // FUTEX_WAIT_REQUEUE_PI: waiting on a plain word for `target`
+  FutexKey target;
+  bool requeued = false;  // set under the bucket locks by CMP_REQUEUE_PI
+};
+
+std::uint32_t tid_of(const FutexTable::Table::WaitRecord& r) noexcept {
+  return reinterpret_cast<const PiWaiter*>(r.data)->tid;
+}
+
+enum class PiWord { kAcquired, kHeld, kRetry, kFailed };
+
+// futex_lock_pi_atomic on behalf of `tid`, under the slot lock of the PI key: takes a free word
+// (keeping OWNER_DIED, adding WAITERS if `set_waiters`), refuses the holder's own TID (EDEADLK),
+// and for a held word sets FUTEX_WAITERS, then checks the owner exists (ESRCH after a re-read,
+// as handle_exit_race). kRetry when the word moved under us.
+PiWord lock_pi_word(GuestMemory& memory, GuestAddr uaddr, std::uint32_t tid, bool set_waiters,
+                    sync::FunctionRef<bool(pid_t)> task_exists, Errno& failure) noexcept {
+  auto fail = [&](Errno e) {
+    failure = e;
+    return PiWord::kFailed;
+  };
+  const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
+  if (!current) return fail(current.error());
+  std::uint32_t uval = current.value();
+  if ((uval & kFutexTidMask) == tid) return fail(Errno::kEDEADLK);
+  if ((uval & kFutexTidMask) == 0) {
+    const std::uint32_t newval = (uval & kFutexOwnerDied) | tid | (set_waiters ? kFutexWaiters : 0);
+    const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
+    if (!seen) return fail(seen.error());
+    return seen.value() == uval ? PiWord::kAcquired : PiWord::kRetry;
+  }
+  if ((uval & kFutexWaiters) == 0) {
+    const ErrorOr<std::uint32_t> seen =
+        memory.compare_exchange_u32(uaddr, uval, uval | kFutexWaiters);
+    if (!seen) return fail(seen.error());
+    if (seen.value() != uval) return PiWord::kRetry;
+    uval |= kFutexWaiters;
+  }
+  if (!task_exists(static_cast<pid_t>(uval & kFutexTidMask))) {
+    const ErrorOr<std::uint32_t> again = memory.load_u32(uaddr);
+    if (!again) return fail(again.error());
+    if (again.value() != uval) return PiWord::kRetry;
+    return fail(Errno::kESRCH);
+  }
+  return PiWord::kHeld;
+}
+
 int sign_extend_12(std::uint32_t v) noexcept {
   return static_cast<int>(v << 20) >> 20;  // bits 0..11, sign bit 11
 }
@@ -221,55 +275,38 @@ ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shar
     enum class Outcome { kBlock, kAcquired, kRetry, kFailed };
     Outcome outcome = Outcome::kFailed;
     Errno failure = Errno::kEINVAL;
-    // futex_lock_pi_atomic, run under the slot lock (and once before it: every step is one user
-    // space may take without the lock, a cmpxchg on the word). Returns whether to block.
+    // Runs under the slot lock (and once before it: every step is one user space may take without
+    // the lock, a cmpxchg on the word). Returns whether to block.
     auto attempt = [&] {
-      auto fail = [&](Errno e) {
-        outcome = Outcome::kFailed;
-        failure = e;
-        return false;
-      };
-      const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
-      if (!current) return fail(current.error());
-      std::uint32_t uval = current.value();
-      if ((uval & kFutexTidMask) == me) return fail(Errno::kEDEADLK);
-      if ((uval & kFutexTidMask) == 0) {
-        // Free (perhaps with stale WAITERS or OWNER_DIED): take it, keeping OWNER_DIED.
-        const ErrorOr<std::uint32_t> seen =
-            memory.compare_exchange_u32(uaddr, uval, (uval & kFutexOwnerDied) | me);
-        if (!seen) return fail(seen.error());
-        outcome = seen.value() == uval ? Outcome::kAcquired : Outcome::kRetry;
-        return false;
-      }
-      // Held: make the owner's unlock come to the kernel, then check the owner exists.
-      if ((uval & kFutexWaiters) == 0) {
-        const ErrorOr<std::uint32_t> seen =
-            memory.compare_exchange_u32(uaddr, uval, uval | kFutexWaiters);
-        if (!seen) return fail(seen.error());
-        if (seen.value() != uval) {
+      switch (lock_pi_word(memory, uaddr, me, /*set_waiters=*/false, task_exists, failure)) {
+        case PiWord::kAcquired:
+          outcome = Outcome::kAcquired;
+          return false;
+        case PiWord::kRetry:
           outcome = Outcome::kRetry;
           return false;
-        }
-        uval |= kFutexWaiters;
-      }
-      if (!task_exists(static_cast<pid_t>(uval & kFutexTidMask))) {
-        // handle_exit_race: a changed word means try again, else the owner is gone.
-        const ErrorOr<std::uint32_t> again = memory.load_u32(uaddr);
-        if (!again) return fail(again.error());
-        if (again.value() != uval) {
-          outcome = Outcome::kRetry;
+        case PiWord::kFailed:
+          outcome = Outcome::kFailed;
           return false;
-        }
-        return fail(Errno::kESRCH);
+        case PiWord::kHeld:
+          break;
       }
-      if (trylock) return fail(Errno::kEAGAIN);
-      if (task.interrupt_pending()) return fail(Errno::kERESTARTNOINTR);
+      outcome = Outcome::kFailed;
+      if (trylock) {
+        failure = Errno::kEAGAIN;
+        return false;
+      }
+      if (task.interrupt_pending()) {
+        failure = Errno::kERESTARTNOINTR;
+        return false;
+      }
       outcome = Outcome::kBlock;
       return true;
     };
+    PiWaiter self{me, false, {}, false};
     const sync::WaitResult r =
         table_.wait(key, kFutexBitsetMatchAny, attempt, deadline, /*interruptible=*/true,
-                    [&] { task.set_in_futex_wait(true); }, me);
+                    [&] { task.set_in_futex_wait(true); }, reinterpret_cast<std::uintptr_t>(&self));
     task.set_in_futex_wait(false);
     switch (r.status) {
       case WaitStatus::kWoken:
@@ -301,7 +338,7 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
     const Table::WaitRecord* next = slot.first(key);
     if (next == nullptr && !store_if_none) return;
     const std::uint32_t newval =
-        next != nullptr ? kFutexWaiters | extra_bits | static_cast<std::uint32_t>(next->data)
+        next != nullptr ? kFutexWaiters | extra_bits | tid_of(*next)
                         : (uval & kFutexWaiters) | extra_bits;
     const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
     if (!seen) {
@@ -313,7 +350,7 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
       return;
     }
     outcome = next != nullptr ? HandOver::kHandedOver : HandOver::kStored;
-    if (next != nullptr) slot.wake_first(key);
+    if (next != nullptr) slot.wake_first(key, kPiLockHandedOver);
   });
   if (failure) return *failure;
   return outcome;
@@ -335,7 +372,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
       // With a waiter the lock goes straight to it; otherwise the word is cleared (WAITERS and
       // OWNER_DIED are not kept: we own it and nobody waits).
       const std::uint32_t newval =
-          next != nullptr ? kFutexWaiters | static_cast<std::uint32_t>(next->data) : 0;
+          next != nullptr ? kFutexWaiters | tid_of(*next) : 0;
       const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
       if (!seen) {
         failure = seen.error();
@@ -345,10 +382,143 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
         changed = true;  // user space moved the word under us: start over (Linux's EAGAIN retry)
         return;
       }
-      if (next != nullptr) slot.wake_first(key);
+      if (next != nullptr) slot.wake_first(key, kPiLockHandedOver);
     });
     if (failure) return *failure;
     if (!changed) return 0;
+  }
+}
+
+ErrorOr<std::int64_t> FutexTable::wait_requeue_pi(Task& task, GuestAddr uaddr, bool shared,
+                                                  std::uint32_t val,
+                                                  const sync::Deadline& deadline,
+                                                  GuestAddr uaddr2) noexcept {
+  if (uaddr == uaddr2) return Errno::kEINVAL;
+  GuestMemory& memory = task.memory();
+  FutexKey key2;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr2, shared, key2));
+  FutexKey key;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
+  if (key == key2) return Errno::kEINVAL;  // two addresses of one shared object
+  key2.pi = true;
+  PiWaiter self{static_cast<std::uint32_t>(task.tid()), true, key2, false};
+  Errno failure = Errno::kEAGAIN;
+  auto still_blocked = [&] {
+    const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
+    if (!current) {
+      failure = current.error();
+      return false;
+    }
+    if (current.value() != val) {
+      failure = Errno::kEAGAIN;
+      return false;
+    }
+    if (task.interrupt_pending()) {
+      failure = Errno::kERESTARTNOINTR;
+      return false;
+    }
+    return true;
+  };
+  for (;;) {
+    const sync::WaitResult r = table_.wait(
+        key, kFutexBitsetMatchAny, still_blocked, deadline, /*interruptible=*/true,
+        [&] { task.set_in_futex_wait(true); }, reinterpret_cast<std::uintptr_t>(&self));
+    task.set_in_futex_wait(false);
+    switch (r.status) {
+      case WaitStatus::kWoken:
+        // Owning uaddr2 (taken for us by the requeue, or handed over after it) is success; a
+        // plain wake before any requeue is EWOULDBLOCK (handle_early_requeue_pi_wakeup).
+        return r.token == kPiLockHandedOver ? ErrorOr<std::int64_t>(0)
+                                            : ErrorOr<std::int64_t>(Errno::kEAGAIN);
+      case WaitStatus::kMismatch:
+        return failure;
+      case WaitStatus::kTimedOut:
+        return Errno::kETIMEDOUT;
+      case WaitStatus::kInterrupted:
+        if (!task.interrupt_pending()) continue;
+        // Before the requeue a signal restarts the call; blocked on the PI lock after it, the
+        // interrupted lock attempt is reported as EWOULDBLOCK.
+        return self.requeued ? Errno::kEAGAIN : Errno::kERESTARTNOINTR;
+    }
+  }
+}
+
+ErrorOr<std::int64_t> FutexTable::cmp_requeue_pi(Task& task, GuestAddr uaddr, bool shared,
+                                                 GuestAddr uaddr2, int nr_wake, int nr_requeue,
+                                                 std::uint32_t cmpval,
+                                                 sync::FunctionRef<bool(pid_t)> task_exists) noexcept {
+  if (nr_wake < 0 || nr_requeue < 0) return Errno::kEINVAL;
+  if (uaddr == uaddr2 || nr_wake != 1) return Errno::kEINVAL;
+  GuestMemory& memory = task.memory();
+  FutexKey key1;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key1));
+  FutexKey key2;
+  FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr2, shared, key2));
+  if (key1 == key2) return Errno::kEINVAL;
+  key2.pi = true;
+  for (;;) {
+    std::optional<Errno> failure;
+    bool retry = false;
+    std::int64_t task_count = 0;
+    table_.with_locked_pair(key1, key2, [&](Table::LockedSlots& slots) {
+      const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
+      if (!current) {
+        failure = current.error();
+        return;
+      }
+      if (current.value() != cmpval) {
+        failure = Errno::kEAGAIN;
+        return;
+      }
+      // futex_proxy_trylock_atomic: uaddr2 must be readable even with nobody to requeue; then
+      // take it for the oldest waiter if it is free.
+      const ErrorOr<std::uint32_t> pi_word = memory.load_u32(uaddr2);
+      if (!pi_word) {
+        failure = pi_word.error();
+        return;
+      }
+      const Table::WaitRecord* top = slots.first(key1);
+      if (top != nullptr) {
+        const auto* info = reinterpret_cast<const PiWaiter*>(top->data);
+        if (info == nullptr || !info->requeue_pi || !(info->target == key2)) {
+          failure = Errno::kEINVAL;
+          return;
+        }
+        Errno why = Errno::kEINVAL;
+        // FUTEX_WAITERS is forced onto a word taken this way only when more waiters may follow
+        // (nr_requeue > 0), as the host kernel does.
+        switch (lock_pi_word(memory, uaddr2, info->tid, /*set_waiters=*/nr_requeue > 0,
+                             task_exists, why)) {
+          case PiWord::kAcquired:
+            slots.wake_first(key1, kPiLockHandedOver);
+            task_count = 1;
+            break;
+          case PiWord::kHeld:
+            break;
+          case PiWord::kRetry:
+            retry = true;
+            return;
+          case PiWord::kFailed:
+            failure = why;
+            return;
+        }
+      }
+      // Requeue onto the PI lock: nr_requeue more, or nr_requeue + 1 if nobody got the lock.
+      slots.requeue(key1, key2, [&](Table::WaitRecord& r) {
+        if (task_count - 1 >= nr_requeue) return sync::FilterOp::kStop;
+        auto* info = reinterpret_cast<PiWaiter*>(r.data);
+        if (info == nullptr || !info->requeue_pi || !(info->target == key2)) {
+          failure = Errno::kEINVAL;
+          return sync::FilterOp::kStop;
+        }
+        info->requeued = true;
+        ++task_count;
+        return sync::FilterOp::kUnpark;
+      });
+    });
+    if (retry) continue;
+    if (failure) return *failure;
+    return task_count;
   }
 }
 

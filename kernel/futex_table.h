@@ -73,6 +73,22 @@ class FutexTable {
   // or stores 0.
   ErrorOr<std::int64_t> unlock_pi(Task& task, GuestAddr uaddr, bool shared) noexcept;
 
+  // FUTEX_WAIT_REQUEUE_PI: wait on the plain word `uaddr` to be requeued onto the PI lock
+  // `uaddr2`; 0 once the caller owns uaddr2. EINVAL if the two are the same; EAGAIN on a value
+  // mismatch or a plain wake before the requeue; ETIMEDOUT; ERESTARTNOINTR if interrupted before
+  // the requeue, EAGAIN (EWOULDBLOCK) after it.
+  ErrorOr<std::int64_t> wait_requeue_pi(Task& task, GuestAddr uaddr, bool shared,
+                                        std::uint32_t val, const sync::Deadline& deadline,
+                                        GuestAddr uaddr2) noexcept;
+
+  // FUTEX_CMP_REQUEUE_PI: nr_wake must be 1. Takes uaddr2 for the oldest waiter if it is free
+  // (that waiter wakes owning it), then requeues waiters onto uaddr2's PI queue; returns woken +
+  // requeued. EINVAL for a waiter that is not a WAIT_REQUEUE_PI waiter for uaddr2; EAGAIN if
+  // *uaddr != cmpval; EDEADLK / ESRCH from the lock attempt.
+  ErrorOr<std::int64_t> cmp_requeue_pi(Task& task, GuestAddr uaddr, bool shared, GuestAddr uaddr2,
+                                       int nr_wake, int nr_requeue, std::uint32_t cmpval,
+                                       sync::FunctionRef<bool(pid_t)> task_exists) noexcept;
+
   // For a dying owner (the robust-list walk, Linux's exit_pi_state_list): if a PI waiter is
   // queued on `uaddr` with this key kind, hands it the lock (word = its TID | FUTEX_WAITERS |
   // `extra_bits`). With none, stores (uval & FUTEX_WAITERS) | `extra_bits` if `store_if_none`.

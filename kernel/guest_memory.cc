@@ -125,10 +125,18 @@ std::atomic_ref<std::uint32_t> word_at(std::byte* p) noexcept {
 
 ErrorOr<std::uint32_t> FlatGuestMemory::load_u32(GuestAddr addr) noexcept {
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kRead));
+  if (addr % 4 != 0) {
+    // Linux's get_user() reads a misaligned word too (FUTEX_UNLOCK_PI checks ownership before
+    // alignment); like it, such a read is not atomic.
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
   return word_at(p).load(std::memory_order_seq_cst);
 }
 
 ErrorOr<void> FlatGuestMemory::store_u32(GuestAddr addr, std::uint32_t value) noexcept {
+  if (addr % 4 != 0) return Errno::kEINVAL;  // atomic stores need alignment
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kWrite));
   word_at(p).store(value, std::memory_order_seq_cst);
   return {};
@@ -137,6 +145,7 @@ ErrorOr<void> FlatGuestMemory::store_u32(GuestAddr addr, std::uint32_t value) no
 ErrorOr<std::uint32_t> FlatGuestMemory::compare_exchange_u32(GuestAddr addr,
                                                              std::uint32_t expected,
                                                              std::uint32_t desired) noexcept {
+  if (addr % 4 != 0) return Errno::kEINVAL;  // the futex layer checks alignment before any RMW
   // Linux faults a read-modify-write in for writing: a read-only word is EFAULT too.
   std::byte* p = FUTEXBOX_TRY(translate(addr, 4, Prot::kReadWrite));
   word_at(p).compare_exchange_strong(expected, desired, std::memory_order_seq_cst);

@@ -41,7 +41,9 @@ class GuestMemory {
   // Identifies the address space (a process after fork has a new one).
   [[nodiscard]] virtual std::uint64_t address_space_id() const noexcept = 0;
 
-  // 32-bit accesses are atomic; `addr` must be 4-byte aligned (the futex layer checks first).
+  // 32-bit accesses are atomic at 4-byte-aligned addresses. A misaligned load is allowed (not
+  // atomic, like Linux's get_user); a misaligned store or compare-exchange is EINVAL (the futex
+  // layer checks alignment before any of them).
   virtual ErrorOr<std::uint32_t> load_u32(GuestAddr addr) noexcept = 0;
   virtual ErrorOr<void> store_u32(GuestAddr addr, std::uint32_t value) noexcept = 0;
   // If *addr == expected, stores desired. Returns the value found (== expected on success).

@@ -65,6 +65,7 @@ enum class WaitStatus : std::uint8_t { kWoken, kMismatch, kTimedOut, kInterrupte
 struct WaitResult {
   WaitStatus status = WaitStatus::kMismatch;
   std::size_t index = 0;  // wait_multiple: the entry woken, or the one whose check failed
+  std::uintptr_t token = 0;  // kWoken: what the waker handed over (LockedSlots::wake_first)
 };
 
 struct RequeueCounts {
@@ -133,34 +134,57 @@ class ShardedWait : public internal::ShardedWaitBase {
     std::uintptr_t data;  // the caller's (e.g. the waiting task's id, for a PI lock handoff)
   };
 
-  // A slot held locked by with_locked(): look at and wake the waiters of one key while nothing
-  // can join or leave its queue.
-  class LockedSlot {
+  // Slots held locked by with_locked() / with_locked_pair(): look at, wake and move the waiters of
+  // the locked keys while nothing can join or leave their queues. Keys must be the locked ones.
+  class LockedSlots {
    public:
     // The oldest waiter on `key`, or null.
-    [[nodiscard]] const WaitRecord* first(const Key& key) const noexcept {
-      const WaitRecord* found = nullptr;
-      pair_.for_each_parked(park_key_, [&](ParkToken token) {
-        const WaitRecord* r = record_of(token);
+    [[nodiscard]] WaitRecord* first(const Key& key) const noexcept {
+      WaitRecord* found = nullptr;
+      pair_.for_each_parked(table_.park_key_of(key), [&](ParkToken token) {
+        WaitRecord* r = record_of(token);
         if (found == nullptr && r->key == key) found = r;
       });
       return found;
     }
-    // Wakes the oldest waiter on `key`; returns whether there was one.
-    bool wake_first(const Key& key) noexcept {
+    // Wakes the oldest waiter on `key`, handing it `token`; returns whether there was one.
+    bool wake_first(const Key& key, std::uintptr_t token = 0) noexcept {
       std::size_t woken = 0;
-      pair_.unpark_filter(park_key_, [&](ParkToken token) {
-        return select(token, key, kAnyBitset, woken, 1);
-      });
+      pair_.unpark_filter(
+          table_.park_key_of(key),
+          [&](ParkToken t) { return select(t, key, kAnyBitset, woken, 1); }, UnparkToken{token});
       return woken == 1;
+    }
+    // Moves the waiters of `from` that `choose` selects (FIFO; kUnpark moves, kSkip passes,
+    // kStop ends) to `to`, carrying their slot counts. Returns how many moved.
+    std::size_t requeue(const Key& from, const Key& to,
+                        FunctionRef<FilterOp(WaitRecord&)> choose) noexcept {
+      const std::size_t s_from = table_.slot_index(from);
+      const std::size_t s_to = table_.slot_index(to);
+      const std::size_t moved = pair_.requeue_filter(
+          table_.park_key(s_from), table_.park_key(s_to), [&](ParkToken t) {
+            WaitRecord* r = record_of(t);
+            if (!(r->key == from)) return FilterOp::kSkip;
+            const FilterOp op = choose(*r);
+            if (op == FilterOp::kUnpark) r->key = to;
+            return op;
+          });
+      if (s_from != s_to && moved != 0) {
+        table_.slot(s_to).waiters.fetch_add(static_cast<std::uint32_t>(moved),
+                                            std::memory_order_relaxed);
+        table_.slot(s_from).waiters.fetch_sub(static_cast<std::uint32_t>(moved),
+                                              std::memory_order_relaxed);
+      }
+      return moved;
     }
 
    private:
     friend class ShardedWait;
-    LockedSlot(LockedBucketPair& pair, ParkKey park_key) : pair_(pair), park_key_(park_key) {}
+    LockedSlots(ShardedWait& table, LockedBucketPair& pair) : table_(table), pair_(pair) {}
+    ShardedWait& table_;
     LockedBucketPair& pair_;
-    ParkKey park_key_;
   };
+  using LockedSlot = LockedSlots;
 
   // Storage for one wait_multiple call: owned by the caller (e.g. per guest thread), reused.
   struct MultiWaitStorage {
@@ -184,7 +208,7 @@ class ShardedWait : public internal::ShardedWaitBase {
                   FunctionRef<void()> before_sleep = [] {}, std::uintptr_t data = 0) noexcept {
     // A value that already differs needs no registration at all: it is a valid answer at the
     // moment it was read (Linux would read it under the lock and return EAGAIN just the same).
-    if (!still_blocked()) return WaitResult{WaitStatus::kMismatch, 0};
+    if (!still_blocked()) return WaitResult{WaitStatus::kMismatch, 0, 0};
     const std::size_t s = slot_index(key);
     count_in(s);
     WaitRecord record{key, bitset, data};
@@ -192,7 +216,7 @@ class ShardedWait : public internal::ShardedWaitBase {
         park_key(s), still_blocked, before_sleep, [](ParkKey, bool) {},
         ParkToken{reinterpret_cast<std::uintptr_t>(&record)}, deadline, interruptible);
     count_out(slot_index_of_park_key(r.key));
-    return WaitResult{to_wait_status(r.status), 0};
+    return WaitResult{to_wait_status(r.status), 0, r.token.value};
   }
 
   // Waits on several keys at once (futex_waitv): each is checked by still_blocked(i) under its
@@ -215,7 +239,7 @@ class ShardedWait : public internal::ShardedWaitBase {
     for (std::size_t i = 0; i < n; ++i) {
       count_out(slot_index_of_park_key(storage.requests[i].node.key.load(std::memory_order_relaxed)));
     }
-    return WaitResult{to_wait_status(r.status), r.index};
+    return WaitResult{to_wait_status(r.status), r.index, r.token.value};
   }
 
   // Wakes up to `max` waiters on `key` whose bitset intersects `bitset`, oldest first. The caller
@@ -287,12 +311,21 @@ class ShardedWait : public internal::ShardedWaitBase {
   // Runs `body` with `key`'s slot locked (and so every queue of that slot frozen). Threads it
   // wakes are woken after the lock is released. For operations that must decide and wake
   // atomically, like a PI unlock that hands the lock to the oldest waiter.
-  void with_locked(const Key& key, FunctionRef<void(LockedSlot&)> body) noexcept {
-    const ParkKey slot_key = park_key(slot_index(key));
-    parking_lot::with_locked_pair(slot_key, slot_key, [&](LockedBucketPair& pair) {
-      LockedSlot locked(pair, slot_key);
+  void with_locked(const Key& key, FunctionRef<void(LockedSlots&)> body) noexcept {
+    with_locked_pair(key, key, body);
+  }
+
+  // The same with the slots of two keys (in a fixed order, once if they coincide); `b` is counted
+  // in meanwhile, as requeue() does, so wakes on it racing a move take the slow path.
+  void with_locked_pair(const Key& a, const Key& b,
+                        FunctionRef<void(LockedSlots&)> body) noexcept {
+    const std::size_t s_b = slot_index(b);
+    count_in(s_b);
+    parking_lot::with_locked_pair(park_key_of(a), park_key(s_b), [&](LockedBucketPair& pair) {
+      LockedSlots locked(*this, pair);
       body(locked);
     });
+    count_out(s_b);
   }
 
   // Waiters parked on exactly `key` right now (scans the slot; for tests and tools).
@@ -308,6 +341,8 @@ class ShardedWait : public internal::ShardedWaitBase {
   }
 
  private:
+  ParkKey park_key_of(const Key& key) const noexcept { return park_key(slot_index(key)); }
+
   // Out of line so the fast path above stays a hash, a fence and a load: building the filter's
   // captures inline would put stores in front of the fence, which must then wait for them.
   [[gnu::noinline]] std::size_t wake_slow(std::size_t s, Key key, std::size_t max,

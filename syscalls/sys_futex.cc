@@ -149,9 +149,14 @@ ErrorOr<std::int64_t> sys_futex(Kernel& kernel, Task& task, const SyscallArgs& a
                              [&](pid_t tid) { return kernel.find_task(tid) != nullptr; });
     case abi::kUnlockPi:
       return futexes.unlock_pi(task, uaddr, shared);
+    case abi::kWaitRequeuePi:
+      return futexes.wait_requeue_pi(task, uaddr, shared, val, deadline, uaddr2);
+    case abi::kCmpRequeuePi:
+      return futexes.cmp_requeue_pi(task, uaddr, shared, uaddr2, static_cast<int>(val),
+                                    static_cast<int>(val2), val3,
+                                    [&](pid_t tid) { return kernel.find_task(tid) != nullptr; });
     default:
-      // FUTEX_FD (removed in 2.6.26), unknown commands, and the requeue-PI pair, which futexbox
-      // does not serve yet (see the syscall table's note).
+      // FUTEX_FD (removed in 2.6.26) and unknown commands.
       return Errno::kENOSYS;
   }
 }

@@ -16,11 +16,11 @@ constexpr SyscallEntry kTable[] = {
      "the futex side of thread death: robust-list walk (OWNER_DIED, shared wakes, PI handoff), "
      "then clear_child_tid store and shared wake; ending the thread is the embedder's"},
     {186, "gettid", &sys_gettid, Support::kFull, ""},
-    {202, "futex", &sys_futex, Support::kPartial,
-     "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, LOCK_PI, LOCK_PI2, "
-     "TRYLOCK_PI, UNLOCK_PI, with PRIVATE and CLOCK_REALTIME; WAIT_REQUEUE_PI and CMP_REQUEUE_PI "
-     "return ENOSYS for now; FUTEX_FD is ENOSYS as on Linux; PI waiters queue apart from plain "
-     "waiters (no EINVAL for mixing the two on one word)"},
+    {202, "futex", &sys_futex, Support::kFull,
+     "every op: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, LOCK_PI, "
+     "LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI, with PRIVATE and "
+     "CLOCK_REALTIME; FUTEX_FD is ENOSYS as on Linux; PI locks hand over in FIFO order without "
+     "priority boosting"},
     {218, "set_tid_address", &sys_set_tid_address, Support::kFull,
      "cleared and woken (shared) at thread exit when other threads share the memory"},
     {219, "restart_syscall", &sys_restart_syscall, Support::kFull,

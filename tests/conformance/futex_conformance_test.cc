@@ -917,6 +917,106 @@ TEST_P(FutexTest, ClearChildTidWakesTheJoiner) {
   EXPECT_EQ(backend_->load(tid_word), 0u);
 }
 
+// ---------------------------------------------------------------- requeue-PI
+
+TEST_P(FutexTest, RequeuePiArgumentErrors) {
+  const Addr cond = word(0);
+  const Addr lock = word(0);
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 0, backend_->timespec(0, 0), cond),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 1, backend_->timespec(0, 0), lock),
+              SyscallFailsWithErrno(EAGAIN));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 0, backend_->timespec(0, 0), lock),
+              SyscallFailsWithErrno(ETIMEDOUT));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 2, 1, lock, 0),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 1, cond, 0),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 1, lock, 5),
+              SyscallFailsWithErrno(EAGAIN));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 1, lock, 0),
+              SyscallSucceedsWithValue(0));
+}
+
+TEST_P(FutexTest, CmpRequeuePiTakesAFreeLockForTheWaiter) {
+  const Addr cond = word(0);
+  const Addr lock = word(0);
+  const Addr their_tid = word(0);
+  std::int64_t result = -1;
+  std::uint32_t word_when_woken = 0;
+  auto t = backend_->spawn([&] {
+    backend_->store(their_tid, static_cast<std::uint32_t>(backend_->syscall(SYS_gettid)));
+    result = backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 0, 0, lock);
+    word_when_woken = backend_->load(lock);
+    backend_->futex(lock, op(FUTEX_UNLOCK_PI), 0);
+  });
+  ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 0, lock, 0),
+              SyscallSucceedsWithValue(1));
+  t->join();
+  EXPECT_THAT(result, SyscallSucceedsWithValue(0));
+  // With nr_requeue 0 nobody else can follow: no FUTEX_WAITERS.
+  EXPECT_EQ(word_when_woken, backend_->load(their_tid));
+  EXPECT_EQ(backend_->load(lock), 0u);
+}
+
+TEST_P(FutexTest, CmpRequeuePiWithRoomToRequeueMarksWaiters) {
+  const Addr cond = word(0);
+  const Addr lock = word(0);
+  const Addr their_tid = word(0);
+  std::uint32_t word_when_woken = 0;
+  auto t = backend_->spawn([&] {
+    backend_->store(their_tid, static_cast<std::uint32_t>(backend_->syscall(SYS_gettid)));
+    EXPECT_THAT(backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 0, 0, lock),
+                SyscallSucceedsWithValue(0));
+    word_when_woken = backend_->load(lock);
+    backend_->futex(lock, op(FUTEX_UNLOCK_PI), 0);
+  });
+  ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 1, lock, 0),
+              SyscallSucceedsWithValue(1));
+  t->join();
+  EXPECT_EQ(word_when_woken, backend_->load(their_tid) | kWaiters);
+}
+
+TEST_P(FutexTest, CmpRequeuePiMovesWaitersOntoAHeldLock) {
+  const Addr cond = word(0);
+  const Addr lock = word(0);
+  const auto me = static_cast<std::uint32_t>(backend_->syscall(SYS_gettid));
+  ASSERT_THAT(backend_->futex(lock, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
+  std::vector<std::int64_t> results(2, -1);
+  std::vector<std::unique_ptr<GuestThread>> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.push_back(backend_->spawn([&, i] {
+      results[static_cast<std::size_t>(i)] =
+          backend_->futex(cond, op(FUTEX_WAIT_REQUEUE_PI), 0, 0, lock);
+      backend_->futex(lock, op(FUTEX_UNLOCK_PI), 0);
+    }));
+    ASSERT_TRUE(eventually([&] { return threads.back()->blocked_in_futex(); }));
+  }
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, INT32_MAX, lock, 0),
+              SyscallSucceedsWithValue(2));
+  EXPECT_EQ(backend_->load(lock), me | kWaiters);
+  // Nothing left on the condition word.
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, INT32_MAX, lock, 0),
+              SyscallSucceedsWithValue(0));
+  EXPECT_THAT(backend_->futex(lock, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
+  for (auto& t : threads) t->join();
+  EXPECT_THAT(results[0], SyscallSucceedsWithValue(0));
+  EXPECT_THAT(results[1], SyscallSucceedsWithValue(0));
+  EXPECT_EQ(backend_->load(lock), 0u);
+}
+
+TEST_P(FutexTest, CmpRequeuePiRefusesAPlainWaiter) {
+  const Addr cond = word(0);
+  const Addr lock = word(0);
+  auto w = start_waiters(1, cond, 0);
+  EXPECT_THAT(backend_->futex(cond, op(FUTEX_CMP_REQUEUE_PI), 1, 1, lock, 0),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(wake(cond, 1), SyscallSucceedsWithValue(1));
+  w->threads[0]->join();
+}
+
 INSTANTIATE_TEST_SUITE_P(All, FutexTest,
                          ::testing::Values(Param{Kind::kHost, true}, Param{Kind::kHost, false},
                                            Param{Kind::kEmulated, true},

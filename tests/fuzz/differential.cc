@@ -175,12 +175,11 @@ std::string run_differential(Choices& c, int max_ops) {
     std::function<std::array<std::uint64_t, 6>(Side&)> args;
 
     if (family < 7) {
-      // futex(2): every command (requeue-PI excluded: not served by futexbox yet), random flags.
-      static constexpr int kCmds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14};
-      const int cmd = kCmds[c.below(13)];
+      // futex(2): every command, and one past the last, with random flags.
+      const int cmd = static_cast<int>(c.below(15));
       const int flags = (c.below(2) ? FUTEX_PRIVATE_FLAG : 0) |
                         (c.below(5) == 0 ? FUTEX_CLOCK_REALTIME : 0);
-      const bool waits = cmd == 0 || cmd == 6 || cmd == 9 || cmd == 13;
+      const bool waits = cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
       static constexpr std::uint32_t kMasks[] = {FUTEX_BITSET_MATCH_ANY, 0, 1, 0x80000000};
       const std::uint32_t mask = kMasks[val3_choice];
       const std::uint32_t op3 = c.below(2) ? raw_val3 : (c.below(8) << 28) | (c.below(7) << 24) |
@@ -192,11 +191,11 @@ std::string run_differential(Choices& c, int max_ops) {
         const std::uint64_t arg3 =
             waits ? timeout(s) : static_cast<std::uint64_t>(static_cast<std::uint32_t>(count2));
         const std::uint32_t val =
-            cmd == 1 || cmd == 3 || cmd == 4 || cmd == 5 || cmd == 10
+            cmd == 1 || cmd == 3 || cmd == 4 || cmd == 5 || cmd == 10 || cmd == 12
                 ? static_cast<std::uint32_t>(count1)
                 : s.value(v_kind, v_bits);
         std::uint32_t val3 = cmd == 5 ? op3 : mask;
-        if (cmd == 4) val3 = s.value(v_kind, v_bits);
+        if (cmd == 4 || cmd == 12) val3 = s.value(v_kind, v_bits);
         return {s.address(a_kind, a_index), static_cast<std::uint64_t>(cmd | flags), val, arg3,
                 s.address(b_kind, b_index), val3};
       };

@@ -46,6 +46,17 @@ TEST(FlatGuestMemory, MapRejectsBadRanges) {
   EXPECT_EQ(m.map(kBase + kPage, kPage, Prot::kRead).error(), Errno::kEINVAL);  // overlap
 }
 
+TEST(FlatGuestMemory, MisalignedLoadsWorkAndAtomicWritesAreRefused) {
+  FlatGuestMemory m;
+  ASSERT_TRUE(m.map(kBase, kPage, Prot::kReadWrite));
+  const std::uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ASSERT_TRUE(m.copy_out(kBase, bytes, sizeof(bytes)));
+  EXPECT_EQ(m.load_u32(kBase + 1).value(), 0x05040302u);
+  EXPECT_EQ(m.store_u32(kBase + 1, 0).error(), Errno::kEINVAL);
+  EXPECT_EQ(m.compare_exchange_u32(kBase + 2, 0, 1).error(), Errno::kEINVAL);
+  EXPECT_EQ(m.load_u32(kBase + kPage - 2).error(), Errno::kEFAULT);  // runs off the region
+}
+
 TEST(FlatGuestMemory, FetchOpsReturnTheOldValue) {
   FlatGuestMemory m;
   ASSERT_TRUE(m.map(kBase, kPage, Prot::kReadWrite));
