@@ -85,6 +85,27 @@ PiWord lock_pi_word(GuestMemory& memory, GuestAddr uaddr, std::uint32_t tid, boo
   return PiWord::kHeld;
 }
 
+// The check every wait runs under its bucket lock (and once before it, without): block only if
+// the word still holds `val` and no interruption is pending. Why not is left in `failure`:
+// the load's error, EAGAIN, or `on_interrupt`.
+bool word_still_holds(GuestMemory& memory, const Task& task, GuestAddr uaddr, std::uint32_t val,
+                      Errno on_interrupt, Errno& failure) noexcept {
+  const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
+  if (!current) {
+    failure = current.error();
+    return false;
+  }
+  if (current.value() != val) {
+    failure = Errno::kEAGAIN;
+    return false;
+  }
+  if (task.interrupt_pending()) {
+    failure = on_interrupt;
+    return false;
+  }
+  return true;
+}
+
 int sign_extend_12(std::uint32_t v) noexcept {
   return static_cast<int>(v << 20) >> 20;  // bits 0..11, sign bit 11
 }
@@ -99,24 +120,9 @@ ErrorOr<std::int64_t> FutexTable::wait(Task& task, GuestAddr uaddr, bool shared,
   FutexKey key;
   FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
   for (;;) {
-    // Runs under the slot's bucket lock (and once before it, without): block only if the word
-    // still holds `val` and no interruption is pending. Errors are carried out in `failure`.
     Errno failure = Errno::kEAGAIN;
     auto still_blocked = [&] {
-      const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
-      if (!current) {
-        failure = current.error();
-        return false;
-      }
-      if (current.value() != val) {
-        failure = Errno::kEAGAIN;
-        return false;
-      }
-      if (task.interrupt_pending()) {
-        failure = Errno::kERESTARTSYS;
-        return false;
-      }
-      return true;
+      return word_still_holds(memory, task, uaddr, val, Errno::kERESTARTSYS, failure);
     };
     const sync::WaitResult r = table_.wait(key, bitset, still_blocked, deadline,
                                            /*interruptible=*/true,
@@ -228,20 +234,8 @@ ErrorOr<std::int64_t> FutexTable::waitv(Task& task, std::span<const FutexWaitvEn
   for (;;) {
     Errno failure = Errno::kEAGAIN;
     auto still_blocked = [&](std::size_t i) {
-      const ErrorOr<std::uint32_t> current = memory.load_u32(entries[i].uaddr);
-      if (!current) {
-        failure = current.error();
-        return false;
-      }
-      if (current.value() != entries[i].val) {
-        failure = Errno::kEAGAIN;
-        return false;
-      }
-      if (task.interrupt_pending()) {
-        failure = Errno::kERESTARTSYS;
-        return false;
-      }
-      return true;
+      return word_still_holds(memory, task, entries[i].uaddr, entries[i].val, Errno::kERESTARTSYS,
+                              failure);
     };
     const sync::WaitResult r = table_.wait_multiple(
         std::span<const FutexKey>(keys.data(), entries.size()),
@@ -404,20 +398,7 @@ ErrorOr<std::int64_t> FutexTable::wait_requeue_pi(Task& task, GuestAddr uaddr, b
   PiWaiter self{static_cast<std::uint32_t>(task.tid()), true, key2, false};
   Errno failure = Errno::kEAGAIN;
   auto still_blocked = [&] {
-    const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
-    if (!current) {
-      failure = current.error();
-      return false;
-    }
-    if (current.value() != val) {
-      failure = Errno::kEAGAIN;
-      return false;
-    }
-    if (task.interrupt_pending()) {
-      failure = Errno::kERESTARTNOINTR;
-      return false;
-    }
-    return true;
+    return word_still_holds(memory, task, uaddr, val, Errno::kERESTARTNOINTR, failure);
   };
   for (;;) {
     const sync::WaitResult r = table_.wait(

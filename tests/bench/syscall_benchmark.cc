@@ -19,7 +19,7 @@
 
 #include "kernel/kernel.h"
 #include "syscalls/syscall_table.h"
-#include "tests/util/test_util.h"
+#include "tests/bench/bench_util.h"
 
 namespace futexbox::bench {
 namespace {
@@ -65,19 +65,6 @@ struct Emulated {
   }
 };
 
-class AllocCounter {
- public:
-  AllocCounter() : start_(testing::allocation_count()) {}
-  void report(benchmark::State& state) const {
-    state.counters["allocs_per_op"] = benchmark::Counter(
-        static_cast<double>(testing::allocation_count() - start_),
-        benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  std::size_t start_;
-};
-
 template <class K>
 void SysWakeNoWaiters(benchmark::State& state) {
   K k;
@@ -97,18 +84,10 @@ void SysWaitMismatch(benchmark::State& state) {
   allocs.report(state);
 }
 
-void pin_to_cpu0() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(0, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 template <class K>
 void sys_ping_pong(benchmark::State& state, bool pinned) {
   K k;
-  cpu_set_t saved;
-  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  AffinityGuard restore;
   if (pinned) pin_to_cpu0();
   typename K::Thread me(k);
   std::atomic<bool> stop{false};
@@ -141,7 +120,6 @@ void sys_ping_pong(benchmark::State& state, bool pinned) {
   k.store(k.load() + 2);
   k.futex(me, FUTEX_WAKE_PRIVATE, 1);
   partner.join();
-  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
 }
 
 template <class K>

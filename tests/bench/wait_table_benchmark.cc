@@ -21,39 +21,10 @@
 #include <vector>
 
 #include "tests/bench/wait_impls.h"
-#include "tests/util/test_util.h"
+#include "tests/bench/bench_util.h"
 
 namespace futexbox::bench {
 namespace {
-
-class AllocCounter {
- public:
-  AllocCounter() : start_(testing::allocation_count()) {}
-  void report(benchmark::State& state) const {
-    state.counters["allocs_per_op"] = benchmark::Counter(
-        static_cast<double>(testing::allocation_count() - start_),
-        benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  std::size_t start_;
-};
-
-void pin_to_cpu0() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(0, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-class AffinityGuard {
- public:
-  AffinityGuard() { pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
-  ~AffinityGuard() { pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
-
- private:
-  cpu_set_t saved_;
-};
 
 template <class Impl>
 void WakeNoWaiters(benchmark::State& state) {

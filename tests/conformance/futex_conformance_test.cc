@@ -904,15 +904,20 @@ TEST_P(FutexTest, ClearChildTidWakesTheJoiner) {
   auto joiner = backend_->spawn([&] { result = backend_->futex(tid_word, FUTEX_WAIT, 1); });
   ASSERT_TRUE(eventually([&] { return joiner->blocked_in_futex(); }));
   const Addr gate = word(0);
+  // Tells ThreadSanitizer what the kernel's exit-time clear already guarantees: the detached
+  // thread is done with the backend before the joiner wakes.
+  std::atomic<bool> body_done{false};
   backend_->spawn_detached([&, tid_word, gate] {
     backend_->syscall(SYS_set_tid_address, tid_word);
     while (backend_->load(gate) == 0) backend_->futex(gate, FUTEX_WAIT_PRIVATE, 0);
+    body_done.store(true, std::memory_order_release);
   });
   std::this_thread::sleep_for(20ms);
   EXPECT_EQ(backend_->load(tid_word), 1u);
   backend_->store(gate, 1);
   backend_->futex(gate, FUTEX_WAKE_PRIVATE, 1);
   joiner->join();
+  EXPECT_TRUE(body_done.load(std::memory_order_acquire));
   EXPECT_THAT(result, SyscallSucceedsWithValue(0));
   EXPECT_EQ(backend_->load(tid_word), 0u);
 }
