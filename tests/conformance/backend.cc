@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernel/guest_memory.h"
+#include "kernel/host_guest_memory.h"
 #include "kernel/kernel.h"
 #include "syscalls/restart.h"
 #include "syscalls/syscall_table.h"
@@ -78,22 +79,16 @@ class HostThread final : public GuestThread {
   pthread_t handle_{};
 };
 
-class HostBackend final : public Backend {
+// Real pages of this process, for the backends whose guest address is the host address.
+class HostMappings {
  public:
-  HostBackend() {
-    // SIGUSR1 has a handler without SA_RESTART: what GuestThread::interrupt() promises.
-    struct sigaction sa {};
-    sa.sa_handler = &note_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(SIGUSR1, &sa, nullptr);
-  }
-  ~HostBackend() override {
+  HostMappings() = default;
+  HostMappings(const HostMappings&) = delete;
+  HostMappings& operator=(const HostMappings&) = delete;
+  ~HostMappings() {
     for (auto [p, n] : mappings_) munmap(p, n);
   }
-  [[nodiscard]] std::string name() const override { return "Host"; }
-
-  Addr alloc(std::size_t bytes) override {
+  Addr alloc(std::size_t bytes) {
     std::lock_guard lock(mutex_);
     const std::size_t size = (bytes + 63) / 64 * 64;
     if (bump_ == nullptr || bump_left_ < size) {
@@ -106,22 +101,52 @@ class HostBackend final : public Backend {
     bump_left_ -= size;
     return reinterpret_cast<Addr>(p);
   }
-  Addr readonly_page() override {
+  Addr page(int prot) {
     std::lock_guard lock(mutex_);
-    return reinterpret_cast<Addr>(map_pages(kPage, PROT_READ));
+    return reinterpret_cast<Addr>(map_pages(kPage, prot));
   }
-  Addr unmapped_page() override {
-    std::lock_guard lock(mutex_);
-    return reinterpret_cast<Addr>(map_pages(kPage, PROT_NONE));
-  }
-  std::uint32_t load(Addr addr) override {
+  static std::uint32_t load(Addr addr) {
     return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(addr)).load();
   }
-  void store(Addr addr, std::uint32_t value) override {
+  static void store(Addr addr, std::uint32_t value) {
     std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(addr)).store(value);
   }
-  void write(Addr addr, const void* data, std::size_t size) override {
+  static void write(Addr addr, const void* data, std::size_t size) {
     std::memcpy(reinterpret_cast<void*>(addr), data, size);
+  }
+
+ private:
+  void* map_pages(std::size_t size, int prot) {
+    void* p = mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) std::abort();
+    mappings_.emplace_back(p, size);
+    return p;
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<void*, std::size_t>> mappings_;
+  char* bump_ = nullptr;
+  std::size_t bump_left_ = 0;
+};
+
+class HostBackend final : public Backend {
+ public:
+  HostBackend() {
+    // SIGUSR1 has a handler without SA_RESTART: what GuestThread::interrupt() promises.
+    struct sigaction sa {};
+    sa.sa_handler = &note_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGUSR1, &sa, nullptr);
+  }
+  [[nodiscard]] std::string name() const override { return "Host"; }
+
+  Addr alloc(std::size_t bytes) override { return pages_.alloc(bytes); }
+  Addr readonly_page() override { return pages_.page(PROT_READ); }
+  Addr unmapped_page() override { return pages_.page(PROT_NONE); }
+  std::uint32_t load(Addr addr) override { return HostMappings::load(addr); }
+  void store(Addr addr, std::uint32_t value) override { HostMappings::store(addr, value); }
+  void write(Addr addr, const void* data, std::size_t size) override {
+    HostMappings::write(addr, data, size);
   }
   std::int64_t syscall(std::uint64_t nr, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
                        std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
@@ -137,16 +162,7 @@ class HostBackend final : public Backend {
   void adopt_thread(pid_t) override {}
 
  private:
-  void* map_pages(std::size_t size, int prot) {
-    void* p = mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) std::abort();
-    mappings_.emplace_back(p, size);
-    return p;
-  }
-  std::mutex mutex_;
-  std::vector<std::pair<void*, std::size_t>> mappings_;
-  char* bump_ = nullptr;
-  std::size_t bump_left_ = 0;
+  HostMappings pages_;
 };
 
 // ---------------------------------------------------------------- emulated kernel
@@ -191,6 +207,9 @@ class EmulatedThread final : public GuestThread {
   std::thread thread_;
 };
 
+// The emulated kernel, over a FlatGuestMemory (guest addresses of its own) or, with
+// `on_host_memory`, over HostGuestMemory (guest address == host address, real pages: what the
+// in-process agent uses).
 class EmulatedBackend final : public Backend {
  public:
   static constexpr Addr kHeap = 0x10000000;
@@ -198,26 +217,35 @@ class EmulatedBackend final : public Backend {
   static constexpr Addr kReadOnly = 0x20000000;
   static constexpr Addr kUnmapped = 0x30000000;
 
-  EmulatedBackend() : memory_(std::make_shared<kernel::FlatGuestMemory>()) {
-    if (!memory_->map(kHeap, kHeapSize, kernel::Prot::kReadWrite)) std::abort();
-    if (!memory_->map(kReadOnly, kPage, kernel::Prot::kRead)) std::abort();
-    if (!memory_->map(kUnmapped, kPage, kernel::Prot::kNone)) std::abort();
+  explicit EmulatedBackend(bool on_host_memory) : on_host_memory_(on_host_memory) {
+    if (on_host_memory) {
+      memory_ = std::make_shared<kernel::HostGuestMemory>();
+    } else {
+      auto flat = std::make_shared<kernel::FlatGuestMemory>();
+      if (!flat->map(kHeap, kHeapSize, kernel::Prot::kReadWrite)) std::abort();
+      if (!flat->map(kReadOnly, kPage, kernel::Prot::kRead)) std::abort();
+      if (!flat->map(kUnmapped, kPage, kernel::Prot::kNone)) std::abort();
+      memory_ = flat;
+    }
     g_exit_kernel = &kernel_;
     main_task_ = &kernel_.create_process(memory_, host_tid());
     t_task = main_task_;
     main_task_->attach_to_current_thread();
   }
-  [[nodiscard]] std::string name() const override { return "Emulated"; }
+  [[nodiscard]] std::string name() const override {
+    return on_host_memory_ ? "EmulatedOnHostMemory" : "Emulated";
+  }
 
   Addr alloc(std::size_t bytes) override {
+    if (on_host_memory_) return pages_.alloc(bytes);
     std::lock_guard lock(mutex_);
     const Addr a = next_;
     next_ += (bytes + 63) / 64 * 64;
     if (next_ > kHeap + kHeapSize) std::abort();
     return a;
   }
-  Addr readonly_page() override { return kReadOnly; }
-  Addr unmapped_page() override { return kUnmapped; }
+  Addr readonly_page() override { return on_host_memory_ ? pages_.page(PROT_READ) : kReadOnly; }
+  Addr unmapped_page() override { return on_host_memory_ ? pages_.page(PROT_NONE) : kUnmapped; }
   std::uint32_t load(Addr addr) override { return memory_->load_u32(addr).value(); }
   void store(Addr addr, std::uint32_t value) override {
     if (!memory_->store_u32(addr, value)) std::abort();
@@ -261,8 +289,10 @@ class EmulatedBackend final : public Backend {
   }
 
  private:
+  bool on_host_memory_;
+  HostMappings pages_;
   kernel::Kernel kernel_;
-  std::shared_ptr<kernel::FlatGuestMemory> memory_;
+  std::shared_ptr<kernel::GuestMemory> memory_;
   kernel::Task* main_task_ = nullptr;
   std::mutex mutex_;
   Addr next_ = kHeap;
@@ -272,6 +302,9 @@ class EmulatedBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_host_backend() { return std::make_unique<HostBackend>(); }
-std::unique_ptr<Backend> make_emulated_backend() { return std::make_unique<EmulatedBackend>(); }
+std::unique_ptr<Backend> make_emulated_backend() { return std::make_unique<EmulatedBackend>(false); }
+std::unique_ptr<Backend> make_emulated_host_memory_backend() {
+  return std::make_unique<EmulatedBackend>(true);
+}
 
 }  // namespace futexbox::conformance

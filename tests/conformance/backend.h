@@ -65,5 +65,7 @@ class Backend {
 
 std::unique_ptr<Backend> make_host_backend();
 std::unique_ptr<Backend> make_emulated_backend();
+// The emulated kernel over HostGuestMemory: guest addresses are this process's addresses.
+std::unique_ptr<Backend> make_emulated_host_memory_backend();
 
 }  // namespace futexbox::conformance

@@ -30,7 +30,7 @@ constexpr std::uint32_t kFutex2U32 = 2;
 constexpr std::uint32_t kFutex2U64 = 3;
 constexpr std::uint32_t kFutex2Private = 128;
 
-enum class Kind { kHost, kEmulated };
+enum class Kind { kHost, kEmulated, kEmulatedOnHostMemory };
 
 struct Param {
   Kind kind;
@@ -38,14 +38,25 @@ struct Param {
 };
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  return std::string(info.param.kind == Kind::kHost ? "Host" : "Emulated") +
+  static constexpr const char* kNames[] = {"Host", "Emulated", "EmulatedOnHostMemory"};
+  return std::string(kNames[static_cast<int>(info.param.kind)]) +
          (info.param.is_private ? "Private" : "Shared");
 }
 
 class FutexTest : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    backend_ = GetParam().kind == Kind::kHost ? make_host_backend() : make_emulated_backend();
+    switch (GetParam().kind) {
+      case Kind::kHost:
+        backend_ = make_host_backend();
+        break;
+      case Kind::kEmulated:
+        backend_ = make_emulated_backend();
+        break;
+      case Kind::kEmulatedOnHostMemory:
+        backend_ = make_emulated_host_memory_backend();
+        break;
+    }
   }
 
   int op(int base) const { return base | (GetParam().is_private ? FUTEX_PRIVATE_FLAG : 0); }
@@ -1025,7 +1036,9 @@ TEST_P(FutexTest, CmpRequeuePiRefusesAPlainWaiter) {
 INSTANTIATE_TEST_SUITE_P(All, FutexTest,
                          ::testing::Values(Param{Kind::kHost, true}, Param{Kind::kHost, false},
                                            Param{Kind::kEmulated, true},
-                                           Param{Kind::kEmulated, false}),
+                                           Param{Kind::kEmulated, false},
+                                           Param{Kind::kEmulatedOnHostMemory, true},
+                                           Param{Kind::kEmulatedOnHostMemory, false}),
                          param_name);
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "kernel/futex_key.h"
+#include "kernel/host_guest_memory.h"
+
+#include <sys/mman.h>
 
 namespace futexbox::kernel {
 namespace {
@@ -99,6 +102,54 @@ TEST(FutexKey, KindsNeverMatchEachOther) {
   // A private key needs no memory behind it; a shared one does.
   EXPECT_TRUE(FutexKey::for_address(m, 0x1000, false));
   EXPECT_EQ(FutexKey::for_address(m, 0x1000, true).error(), Errno::kEFAULT);
+}
+
+TEST(HostGuestMemory, BadAddressesAreEfaultNeverACrash) {
+  HostGuestMemory m;
+  void* rw = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* ro = mmap(nullptr, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* none = mmap(nullptr, kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(rw, MAP_FAILED);
+  const auto a_rw = reinterpret_cast<GuestAddr>(rw);
+  const auto a_ro = reinterpret_cast<GuestAddr>(ro);
+  const auto a_none = reinterpret_cast<GuestAddr>(none);
+
+  EXPECT_TRUE(m.store_u32(a_rw, 7));
+  EXPECT_EQ(m.load_u32(a_rw).value(), 7u);
+  EXPECT_EQ(m.compare_exchange_u32(a_rw, 7, 9).value(), 7u);
+  EXPECT_EQ(m.compare_exchange_u32(a_rw, 7, 11).value(), 9u);
+  EXPECT_EQ(m.fetch_op_u32(a_rw, FetchOp::kAdd, 1).value(), 9u);
+  EXPECT_TRUE(m.identity(a_rw).value().writable);
+
+  EXPECT_EQ(m.load_u32(a_ro).value(), 0u);
+  EXPECT_EQ(m.store_u32(a_ro, 1).error(), Errno::kEFAULT);
+  EXPECT_EQ(m.compare_exchange_u32(a_ro, 0, 0).error(), Errno::kEFAULT);
+  EXPECT_FALSE(m.identity(a_ro).value().writable);
+
+  char buf[8];
+  EXPECT_EQ(m.load_u32(a_none).error(), Errno::kEFAULT);
+  EXPECT_EQ(m.copy_in(a_none, buf, sizeof(buf)).error(), Errno::kEFAULT);
+  EXPECT_EQ(m.copy_out(a_ro, buf, sizeof(buf)).error(), Errno::kEFAULT);
+  EXPECT_EQ(m.identity(a_none).error(), Errno::kEFAULT);
+  EXPECT_EQ(m.load_u32(0).error(), Errno::kEFAULT);
+  // A copy that runs from a good page into a bad one faults as a whole.
+  void* pair = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_EQ(mprotect(static_cast<char*>(pair) + kPage, kPage, PROT_NONE), 0);
+  EXPECT_EQ(m.copy_in(reinterpret_cast<GuestAddr>(pair) + kPage - 4, buf, sizeof(buf)).error(),
+            Errno::kEFAULT);
+  for (void* p : {rw, ro, none}) munmap(p, kPage);
+  munmap(pair, 2 * kPage);
+}
+
+// A fault that is not one of the accessors' still reaches the default action.
+TEST(HostGuestMemoryDeathTest, OtherFaultsStillKill) {
+  HostGuestMemory m;
+  EXPECT_DEATH(
+      {
+        volatile int* p = nullptr;
+        *p = 1;
+      },
+      "");
 }
 
 }  // namespace
