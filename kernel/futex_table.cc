@@ -328,7 +328,7 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
   key.pi = true;
   std::optional<Errno> failure;
   HandOver outcome = HandOver::kNoWaiter;
-  table_.with_locked(key, [&](Table::LockedSlot& slot) {
+  table_.with_locked(key, [&](Table::LockedSlots& slot) {
     const Table::WaitRecord* next = slot.first(key);
     if (next == nullptr && !store_if_none) return;
     const std::uint32_t newval =
@@ -361,7 +361,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
     key.pi = true;
     std::optional<Errno> failure;
     bool changed = false;
-    table_.with_locked(key, [&](Table::LockedSlot& slot) {
+    table_.with_locked(key, [&](Table::LockedSlots& slot) {
       const Table::WaitRecord* next = slot.first(key);
       // With a waiter the lock goes straight to it; otherwise the word is cleared (WAITERS and
       // OWNER_DIED are not kept: we own it and nobody waits).

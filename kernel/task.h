@@ -73,7 +73,6 @@ class Task {
 
   // Robust futex list and clear_child_tid (set_robust_list(2), set_tid_address(2)).
   GuestAddr robust_list_head = 0;
-  std::size_t robust_list_len = 0;
   GuestAddr clear_child_tid = 0;
 
   FutexRestartBlock futex_restart;

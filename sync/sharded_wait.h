@@ -184,7 +184,6 @@ class ShardedWait : public internal::ShardedWaitBase {
     ShardedWait& table_;
     LockedBucketPair& pair_;
   };
-  using LockedSlot = LockedSlots;
 
   // Storage for one wait_multiple call: owned by the caller (e.g. per guest thread), reused.
   struct MultiWaitStorage {

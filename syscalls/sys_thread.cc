@@ -11,7 +11,6 @@ ErrorOr<std::int64_t> sys_set_robust_list(Kernel&, Task& task, const SyscallArgs
   // Linux only checks the size; the pointer is not validated (the walk tolerates faults).
   if (args.u64(1) != sizeof(futex_abi::RobustListHead)) return Errno::kEINVAL;
   task.robust_list_head = args.addr(0);
-  task.robust_list_len = sizeof(futex_abi::RobustListHead);
   return 0;
 }
 
