@@ -134,5 +134,27 @@ TEST(FutexTable, AWakeThatRacesAnInterruptionIsNeverLost) {
   }
 }
 
+// exec releases robust futexes like exit does (futex_exec_release), and the task lives on with no
+// robust list registered.
+TEST(FutexTable, ExecWalksTheRobustList) {
+  Kernel kernel;
+  auto mem = std::make_shared<FlatGuestMemory>();
+  ASSERT_TRUE(mem->map(0x10000, kPage, Prot::kReadWrite));
+  Task& main = kernel.create_process(mem);
+  Task& t = kernel.create_thread(main.process());
+  // head at 0x10000 -> entry at 0x10100 -> head; the futex word is entry + 8.
+  const std::uint64_t head[3] = {0x10100, 8, 0};
+  const std::uint64_t entry_next = 0x10000;
+  ASSERT_TRUE(mem->copy_out(0x10000, head, sizeof(head)));
+  ASSERT_TRUE(mem->copy_out(0x10100, &entry_next, sizeof(entry_next)));
+  ASSERT_TRUE(mem->store_u32(0x10108, static_cast<std::uint32_t>(t.tid())));
+  EXPECT_EQ(syscalls::dispatch(kernel, t, syscalls::SyscallArgs{SYS_set_robust_list, {0x10000, 24}}),
+            0);
+  EXPECT_EQ(syscalls::dispatch(kernel, t, syscalls::SyscallArgs{SYS_execve, {}}), 0);
+  EXPECT_EQ(mem->load_u32(0x10108).value(), static_cast<std::uint32_t>(FUTEX_OWNER_DIED));
+  EXPECT_EQ(t.robust_list_head, 0u);
+  EXPECT_EQ(kernel.find_task(t.tid()), &t);  // still alive after exec
+}
+
 }  // namespace
 }  // namespace futexbox::kernel
