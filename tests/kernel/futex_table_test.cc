@@ -62,13 +62,19 @@ TEST(FutexTable, SharedObjectFutexesMeetAcrossProcesses) {
   }
 }
 
+// One guest process with one read-write page at 0x10000.
+class OneProcess : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(mem->map(0x10000, kPage, Prot::kReadWrite)); }
+
+  Kernel kernel;
+  std::shared_ptr<FlatGuestMemory> mem = std::make_shared<FlatGuestMemory>();
+  Task& main = kernel.create_process(mem);
+};
+
 // An interrupted timed FUTEX_WAIT with no handler to run is resumed by restart_syscall(2) with its
 // original absolute deadline: the total wait is the timeout asked for, not more.
-TEST(FutexTable, RestartSyscallKeepsTheAbsoluteDeadline) {
-  Kernel kernel;
-  auto mem = std::make_shared<FlatGuestMemory>();
-  ASSERT_TRUE(mem->map(0x10000, kPage, Prot::kReadWrite));
-  Task& main = kernel.create_process(mem);
+TEST_F(OneProcess, RestartSyscallKeepsTheAbsoluteDeadline) {
   Task& t = kernel.create_thread(main.process());
   const std::int64_t ts[2] = {0, 200'000'000};  // 200 ms, relative
   ASSERT_TRUE(mem->copy_out(0x10100, ts, sizeof(ts)));
@@ -105,11 +111,7 @@ TEST(FutexTable, RestartSyscallKeepsTheAbsoluteDeadline) {
 }
 
 // A wake that reaches the waiter before the interruption is consumed, never turned into EINTR.
-TEST(FutexTable, AWakeThatRacesAnInterruptionIsNeverLost) {
-  Kernel kernel;
-  auto mem = std::make_shared<FlatGuestMemory>();
-  ASSERT_TRUE(mem->map(0x10000, kPage, Prot::kReadWrite));
-  Task& main = kernel.create_process(mem);
+TEST_F(OneProcess, AWakeThatRacesAnInterruptionIsNeverLost) {
   for (int round = 0; round < 300; ++round) {
     Task& t = kernel.create_thread(main.process());
     std::int64_t result = 1;
@@ -136,11 +138,7 @@ TEST(FutexTable, AWakeThatRacesAnInterruptionIsNeverLost) {
 
 // exec releases robust futexes like exit does (futex_exec_release), and the task lives on with no
 // robust list registered.
-TEST(FutexTable, ExecWalksTheRobustList) {
-  Kernel kernel;
-  auto mem = std::make_shared<FlatGuestMemory>();
-  ASSERT_TRUE(mem->map(0x10000, kPage, Prot::kReadWrite));
-  Task& main = kernel.create_process(mem);
+TEST_F(OneProcess, ExecWalksTheRobustList) {
   Task& t = kernel.create_thread(main.process());
   // head at 0x10000 -> entry at 0x10100 -> head; the futex word is entry + 8.
   const std::uint64_t head[3] = {0x10100, 8, 0};
