@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-container-dev libtbb-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev
+  # Real programs the runner's end-to-end tests and benchmarks run under `futexbox run`.
+  xz-utils zstd pigz coreutils python3 linux-perf stress-ng strace
 )
 
 missing=()

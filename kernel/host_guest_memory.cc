@@ -73,12 +73,7 @@ bool is_accessor(std::uintptr_t ip) noexcept {
 }
 
 void on_fault(int sig, siginfo_t* info, void* context) {
-  auto* uc = static_cast<ucontext_t*>(context);
-  const auto ip = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
-  if (is_accessor(ip)) {
-    uc->uc_mcontext.gregs[REG_RIP] = reinterpret_cast<greg_t>(futexbox_safe_fixup);
-    return;
-  }
+  if (HostGuestMemory::fix_up_fault(context)) return;
   // Not ours: hand it to whoever handled it before, or let the default action happen.
   const struct sigaction& previous = sig == SIGSEGV ? g_previous_segv : g_previous_bus;
   if ((previous.sa_flags & SA_SIGINFO) != 0 && previous.sa_sigaction != nullptr) {
@@ -111,7 +106,17 @@ void* host(GuestAddr addr) noexcept { return reinterpret_cast<void*>(addr); }
 
 }  // namespace
 
-HostGuestMemory::HostGuestMemory() : space_id_(next_object_id()) { install_fault_handler(); }
+HostGuestMemory::HostGuestMemory(FaultHandler handler) : space_id_(next_object_id()) {
+  if (handler == FaultHandler::kInstall) install_fault_handler();
+}
+
+bool HostGuestMemory::fix_up_fault(void* ucontext) noexcept {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  const auto ip = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  if (!is_accessor(ip)) return false;
+  uc->uc_mcontext.gregs[REG_RIP] = reinterpret_cast<greg_t>(futexbox_safe_fixup);
+  return true;
+}
 
 ErrorOr<std::uint32_t> HostGuestMemory::load_u32(GuestAddr addr) noexcept {
   std::uint32_t v;

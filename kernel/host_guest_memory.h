@@ -15,8 +15,15 @@ namespace futexbox::kernel {
 
 class HostGuestMemory final : public GuestMemory {
  public:
-  // Installs the fault handler on first use (process-wide, once).
-  HostGuestMemory();
+  // Installs the fault handler on first use (process-wide, once), unless the embedder owns
+  // SIGSEGV and SIGBUS itself and calls fix_up_fault() from its own handler (the agent does: the
+  // guest's handlers for those signals are dispatched from the same entry).
+  enum class FaultHandler : bool { kInstall, kEmbedderCalls };
+  explicit HostGuestMemory(FaultHandler handler = FaultHandler::kInstall);
+
+  // For a SIGSEGV/SIGBUS handler: if the fault is one of the accessors', moves the context to
+  // the accessor's EFAULT return and says true; otherwise leaves it alone and says false.
+  static bool fix_up_fault(void* ucontext) noexcept;
 
   [[nodiscard]] std::uint64_t address_space_id() const noexcept override { return space_id_; }
   ErrorOr<std::uint32_t> load_u32(GuestAddr addr) noexcept override;

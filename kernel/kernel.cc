@@ -28,6 +28,11 @@ Task* Kernel::find_task(pid_t tid) {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
+bool Kernel::task_exists(pid_t tid) {
+  if (host_task_oracle_ != nullptr) return host_task_oracle_(tid);
+  return find_task(tid) != nullptr;
+}
+
 std::size_t Kernel::task_count(pid_t pid) {
   std::lock_guard lock(mutex_);
   std::size_t n = 0;

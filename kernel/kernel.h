@@ -36,6 +36,12 @@ class Kernel {
   void exec_task(Task& task);
   // Forgets a task without any exit work.
   void remove_task(Task& task);
+  // Whether a thread with id `tid` exists, as FUTEX_LOCK_PI's owner check asks (ESRCH if not):
+  // a task of this kernel, or, when the embedder runs guests on host threads it does not register
+  // as tasks (the agent creates them lazily), a host thread the embedder's oracle vouches for.
+  // The oracle is called where malloc and locks are off limits; it must be async-signal-safe.
+  bool task_exists(pid_t tid);
+  void set_host_task_oracle(bool (*exists)(pid_t tid)) noexcept { host_task_oracle_ = exists; }
   // Live tasks of the process with id `pid`.
   std::size_t task_count(pid_t pid);
 
@@ -43,6 +49,7 @@ class Kernel {
 
  private:
   FutexTable futexes_;
+  bool (*host_task_oracle_)(pid_t) = nullptr;
   std::mutex mutex_;
   pid_t next_tid_ = 1000;  // guarded by mutex_
   std::unordered_map<pid_t, std::unique_ptr<Process>> processes_;  // guarded by mutex_

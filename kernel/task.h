@@ -47,7 +47,12 @@ class Task {
   using WaitvStorage = sync::ShardedWait<FutexKey, FutexKeyHash>::MultiWaitStorage;
 
   Task(Process& process, pid_t tid)
-      : process_(process), tid_(tid), waitv_storage_(std::make_unique<WaitvStorage>()) {}
+      : process_(process), tid_(tid), owned_waitv_storage_(std::make_unique<WaitvStorage>()),
+        waitv_storage_(owned_waitv_storage_.get()) {}
+  // With the waitv scratch supplied by the embedder: constructing the task then allocates
+  // nothing, so an embedder can create tasks where malloc is off limits (a signal handler).
+  Task(Process& process, pid_t tid, WaitvStorage& waitv_storage)
+      : process_(process), tid_(tid), waitv_storage_(&waitv_storage) {}
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
 
@@ -97,7 +102,8 @@ class Task {
   sync::ThreadHandle host_thread_;
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<bool> in_futex_wait_{false};
-  std::unique_ptr<WaitvStorage> waitv_storage_;
+  std::unique_ptr<WaitvStorage> owned_waitv_storage_;
+  WaitvStorage* waitv_storage_;
 };
 
 }  // namespace futexbox::kernel

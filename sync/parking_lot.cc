@@ -355,6 +355,12 @@ struct LoadTimeSetup {
 
 HashTable* current_table() noexcept { return get_table(); }
 
+void reset_lot_after_fork_without_handlers() noexcept {
+  g_forking_table = get_table();
+  after_fork_in_child();
+}
+
+
 HashTable* lock_all_buckets() noexcept {
   for (;;) {
     HashTable* table = get_table();
@@ -391,6 +397,10 @@ bool poke(ThreadHandle thread) noexcept {
 }
 
 namespace parking_lot {
+
+void reset_after_fork_without_handlers() noexcept {
+  internal::reset_lot_after_fork_without_handlers();
+}
 
 ParkResult park(ParkKey key, FunctionRef<bool()> validate, FunctionRef<void()> before_sleep,
                 FunctionRef<void(ParkKey, bool)> timed_out, ParkToken park_token,

@@ -120,6 +120,13 @@ std::size_t parked_count(ParkKey key) noexcept;
 // Current number of buckets (grows with the number of threads that have parked).
 std::size_t bucket_count() noexcept;
 
+// For a child made by a fork that ran no pthread_atfork handlers (a raw fork or clone syscall;
+// the agent notices such children through a MADV_WIPEONFORK page): forgets every queued thread
+// and every held bucket lock, as the fork handler does. Call on the child's only thread before
+// anything else touches the lot. Queue entries of threads that were mid-operation in the parent are
+// dropped, never followed, so a torn list cannot hurt.
+void reset_after_fork_without_handlers() noexcept;
+
 }  // namespace parking_lot
 
 ThreadHandle current_thread() noexcept;

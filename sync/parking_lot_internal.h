@@ -57,6 +57,7 @@ struct HashTable {
 };
 
 HashTable* current_table() noexcept;
+void reset_lot_after_fork_without_handlers() noexcept;
 // Locks every bucket of the current table (in index order) and returns it; the table cannot be
 // replaced until unlock_all_buckets.
 HashTable* lock_all_buckets() noexcept;

@@ -122,7 +122,15 @@ class ShardedWaitBase {
   ShardedWaitBase* registry_next_ = nullptr;
 };
 
+void reset_sharded_waits_after_fork() noexcept;
+
 }  // namespace internal
+
+// The ShardedWait half of parking_lot::reset_after_fork_without_handlers(): zeroes every live
+// table's waiter counts (the parent's waiters do not exist in the child). Call both, this second.
+inline void reset_sharded_waits_after_fork_without_handlers() noexcept {
+  internal::reset_sharded_waits_after_fork();
+}
 
 template <class Key, class Hash = std::hash<Key>>
 class ShardedWait : public internal::ShardedWaitBase {

@@ -1,11 +1,43 @@
 #include "sync/thread_parker.h"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 
 #include "sync/host_futex.h"
 
 namespace futexbox::sync {
+namespace {
+std::atomic<const ParkSleepHooks*> g_sleep_hooks{nullptr};
+
+// Leaves the window on every way out of park().
+class SleepWindow {
+ public:
+  explicit SleepWindow(bool interruptible) noexcept
+      : hooks_(interruptible ? g_sleep_hooks.load(std::memory_order_acquire) : nullptr) {
+    if (hooks_ != nullptr) hooks_->enter();
+  }
+  ~SleepWindow() {
+    if (hooks_ != nullptr) hooks_->leave();
+  }
+  long sleep(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
+             const timespec* abs_timeout, bool realtime) const noexcept {
+    if (hooks_ != nullptr && hooks_->sleep != nullptr) {
+      return hooks_->sleep(word, expected, abs_timeout, realtime);
+    }
+    return host_futex_wait(word, expected, abs_timeout, realtime);
+  }
+  SleepWindow(const SleepWindow&) = delete;
+  SleepWindow& operator=(const SleepWindow&) = delete;
+
+ private:
+  const ParkSleepHooks* hooks_;
+};
+}  // namespace
+
+void set_park_sleep_hooks(const ParkSleepHooks* hooks) noexcept {
+  g_sleep_hooks.store(hooks, std::memory_order_release);
+}
 
 void FutexThreadParker::UnparkHandle::unpark() noexcept {
   // The word may belong to a thread that has since returned, or exited: FUTEX_WAKE then either
@@ -16,12 +48,13 @@ void FutexThreadParker::UnparkHandle::unpark() noexcept {
 ParkerWake FutexThreadParker::park(const Deadline& deadline, bool interruptible) noexcept {
   const timespec abs = deadline.to_timespec();
   const timespec* timeout = deadline.is_never() ? nullptr : &abs;
+  const SleepWindow window(interruptible);
   for (;;) {
     const std::uint32_t state = state_.load(std::memory_order_acquire);
     if (state == kUnparked) return ParkerWake::kUnparked;
     if (state == kPoked && interruptible) return ParkerWake::kInterrupted;
     const long rc =
-        host_futex_wait(&state_, state, timeout, deadline.clock() == ClockKind::kRealtime);
+        window.sleep(&state_, state, timeout, deadline.clock() == ClockKind::kRealtime);
     if (rc == -ETIMEDOUT) return ParkerWake::kTimedOut;
     if (rc == -EINTR && interruptible) return ParkerWake::kInterrupted;
     // 0, EAGAIN (the state changed), or EINTR on an uninterruptible park: look again.

@@ -25,6 +25,8 @@
 // its parker in between). ThreadParker names the one the lot uses.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +37,23 @@
 namespace futexbox::sync {
 
 enum class ParkerWake : std::uint8_t { kUnparked, kTimedOut, kInterrupted };
+
+// Called on the parking thread around the sleep of every interruptible park (enter before the
+// first look at the state, leave after the last). The agent runs futexbox with the guest's signals
+// blocked and uses these to open them exactly while the thread sleeps: a signal that lands in that
+// window can only find the thread asleep or about to sleep on its parker word, so poking that word
+// from the handler ends the sleep (a signal before the sleep turns it into an immediate EAGAIN).
+// `sleep`, if set, replaces host_futex_wait for those parks (same contract: return 0, -EAGAIN,
+// -ETIMEDOUT or -EINTR and let the loop look at the word again); the agent uses it to sleep on
+// host futex words as well when a futex_waitv mixes private and shared entries.
+// Null (the default) costs one predictable branch. Set once, before any park.
+struct ParkSleepHooks {
+  void (*enter)() noexcept;
+  void (*leave)() noexcept;
+  long (*sleep)(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                const timespec* abs_timeout, bool realtime) noexcept;
+};
+void set_park_sleep_hooks(const ParkSleepHooks* hooks) noexcept;
 
 class FutexThreadParker {
  public:

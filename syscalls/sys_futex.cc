@@ -146,7 +146,7 @@ ErrorOr<std::int64_t> sys_futex(Kernel& kernel, Task& task, const SyscallArgs& a
     case abi::kLockPi2:
     case abi::kTrylockPi:
       return futexes.lock_pi(task, uaddr, shared, deadline, cmd == abi::kTrylockPi,
-                             [&](pid_t tid) { return kernel.find_task(tid) != nullptr; });
+                             [&](pid_t tid) { return kernel.task_exists(tid); });
     case abi::kUnlockPi:
       return futexes.unlock_pi(task, uaddr, shared);
     case abi::kWaitRequeuePi:
@@ -154,7 +154,7 @@ ErrorOr<std::int64_t> sys_futex(Kernel& kernel, Task& task, const SyscallArgs& a
     case abi::kCmpRequeuePi:
       return futexes.cmp_requeue_pi(task, uaddr, shared, uaddr2, static_cast<int>(val),
                                     static_cast<int>(val2), val3,
-                                    [&](pid_t tid) { return kernel.find_task(tid) != nullptr; });
+                                    [&](pid_t tid) { return kernel.task_exists(tid); });
     default:
       // FUTEX_FD (removed in 2.6.26) and unknown commands.
       return Errno::kENOSYS;

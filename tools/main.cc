@@ -1,4 +1,5 @@
 // The futexbox command. Subcommands:
+//   run        run a Linux program with its futex calls served by futexbox (the main job)
 //   demo       run a multi-threaded in-process workload through the wait table and report it
 //   syscalls   print the syscall table (--format=table|json|markdown)
 // Usage errors print a message and exit with status 2.
@@ -6,9 +7,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
+#include <vector>
 
 #include "tools/demo.h"
+#include "tools/run_command.h"
 #include "tools/syscalls_command.h"
 
 namespace {
@@ -27,6 +31,37 @@ int main(int argc, char** argv) {
   CLI::App app{"futexbox: a futex subsystem for OS emulators and sandboxes", "futexbox"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "futexbox 0.1.0");
+
+  futexbox::tools::RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run",
+      "Run PROGRAM natively with its private futex calls served by futexbox's kernel (the "
+      "sharded wait table on the parking lot) through a preloaded agent; shared futex calls go "
+      "to the host kernel unchanged");
+  run_cmd->add_flag("--stats", run.stats,
+                    "At exit, print per futex op (strace's spelling) the calls served and "
+                    "forwarded, waits, threads woken, timeouts and EINTRs, and the threads and "
+                    "processes seen, on stderr");
+  run_cmd->add_option("--stats-json", run.stats_json,
+                      "At exit, write the same as one JSON object to FILE: {\"served\": {op: "
+                      "calls}, \"forwarded\": {op: calls}, \"ops\": {op: {served, forwarded, "
+                      "waits, woken, timeouts, eintr}}, \"threads\", \"processes\", "
+                      "\"exec_refused\", \"exit_status\", \"signal\"}")
+      ->type_name("FILE");
+  run_cmd->add_option("--agent", run.agent,
+                      "The agent library to preload (default: $FUTEXBOX_AGENT, else "
+                      "../lib/libfutexbox-agent.so beside the futexbox binary)")
+      ->type_name("PATH");
+  run_cmd->footer(
+      "PROGRAM must be a dynamically linked x86-64 program; static and set-ID programs are "
+      "refused (the agent is loaded by the dynamic loader through LD_PRELOAD). Every process the "
+      "guest forks or execs is served too and counted in the one summary.\n"
+      "Exit status: the guest's; a guest killed by a signal kills futexbox with the same signal. "
+      "2 if futexbox refuses to start PROGRAM or the options are wrong.\n"
+      "Signals sent to futexbox (SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2) are passed to "
+      "the guest. See docs/runner.md.");
+  // Everything from PROGRAM on belongs to PROGRAM, options included.
+  run_cmd->prefix_command();
 
   futexbox::tools::DemoOptions demo;
   bool demo_json = false;
@@ -54,6 +89,16 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     // --help and --version are successes; everything else is a usage error.
     return rc == 0 ? 0 : kUsageError;
+  }
+  if (*run_cmd) {
+    run.command = run_cmd->remaining();
+    if (!run.command.empty() && run.command.front() == "--") run.command.erase(run.command.begin());
+    try {
+      return futexbox::tools::run_program(run);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "futexbox run: %s\n", e.what());
+      return kUsageError;
+    }
   }
   if (*demo_cmd) return run_demo_command(demo, demo_json);
   if (*syscalls_cmd) {

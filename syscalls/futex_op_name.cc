@@ -1,0 +1,38 @@
+#include "syscalls/futex_op_name.h"
+
+#include <array>
+#include <cstdio>
+
+#include "syscalls/futex_abi.h"
+
+namespace futexbox::syscalls {
+namespace abi = futex_abi;
+
+std::string_view futex_cmd_name(int cmd) noexcept {
+  static constexpr std::array<std::string_view, 14> kNames = {
+      "FUTEX_WAIT",      "FUTEX_WAKE",         "FUTEX_FD",          "FUTEX_REQUEUE",
+      "FUTEX_CMP_REQUEUE", "FUTEX_WAKE_OP",    "FUTEX_LOCK_PI",     "FUTEX_UNLOCK_PI",
+      "FUTEX_TRYLOCK_PI", "FUTEX_WAIT_BITSET", "FUTEX_WAKE_BITSET", "FUTEX_WAIT_REQUEUE_PI",
+      "FUTEX_CMP_REQUEUE_PI", "FUTEX_LOCK_PI2"};
+  if (cmd < 0 || static_cast<std::size_t>(cmd) >= kNames.size()) return {};
+  return kNames[static_cast<std::size_t>(cmd)];
+}
+
+std::string futex_op_name(int op) {
+  const int cmd = op & abi::kCmdMask;
+  const bool is_private = (op & abi::kPrivateFlag) != 0;
+  const bool realtime = (op & abi::kClockRealtime) != 0;
+  std::string name;
+  if (const std::string_view known = futex_cmd_name(cmd); !known.empty()) {
+    name = known;
+    if (is_private) name += "_PRIVATE";
+  } else {
+    char hex[48];
+    std::snprintf(hex, sizeof hex, "%#x /* FUTEX_??? */", static_cast<unsigned>(cmd));
+    name = is_private ? std::string("FUTEX_PRIVATE_FLAG|") + hex : std::string(hex);
+  }
+  if (realtime) name += "|FUTEX_CLOCK_REALTIME";
+  return name;
+}
+
+}  // namespace futexbox::syscalls

@@ -1,0 +1,33 @@
+// ExecGuard: what the agent does with a guest's execve(2) / execveat(2).
+//
+// The seccomp filter survives exec and cannot be removed, so the new image must load the agent
+// again or die of SIGSYS at its first futex call. The guard therefore
+// - refuses images that cannot load it (static, set-ID or with file capabilities; see
+//   tools/image_probe.h), with a message on the guest's stderr that names the reason and EPERM
+//   from execve, instead of a process killed by SIGSYS later;
+// - makes sure the environment the new image gets still preloads the agent and still names the
+//   stats page: a program may exec with a fresh environment (env -i, execle). The rebuilt envp
+//   lives in a private anonymous mapping (no malloc in a signal handler), unmapped again if the
+//   exec fails.
+// Other images (scripts are judged by their interpreter; non-x86-64 ELF files run natively, their
+// syscalls being another architecture's, which the filter lets through) are exec'd as they are.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel/guest_memory.h"
+
+namespace futexbox::tools::agent {
+
+struct ExecGuardConfig {
+  const char* agent_path;   // absolute path of this library
+  const char* stats_path;   // the stats page, or empty
+};
+
+// Serves a trapped execve (dirfd = AT_FDCWD, flags = 0) or execveat. Returns only on failure,
+// with the negative errno the guest gets. `issue` performs the real call.
+long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, long nr, int dirfd,
+                  kernel::GuestAddr path, kernel::GuestAddr argv, kernel::GuestAddr envp,
+                  int flags, long (*issue)(long nr, const long (&args)[6]), bool* refused) noexcept;
+
+}  // namespace futexbox::tools::agent

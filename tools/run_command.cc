@@ -1,0 +1,183 @@
+#include "tools/run_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "tools/image_probe.h"
+#include "tools/run_report.h"
+#include "tools/run_stats.h"
+
+extern char** environ;
+
+namespace futexbox::tools {
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+
+// Signals a user sends to futexbox are meant for the guest. The terminal's own (SI_KERNEL: Ctrl-C,
+// Ctrl-\, a hangup) already reach the guest, which is in the same foreground process group, so
+// those are not sent twice.
+constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+
+void forward_signal(int sig, siginfo_t* info, void*) {
+  if (info != nullptr && info->si_code == SI_KERNEL) return;
+  if (g_child > 0) kill(g_child, sig);
+}
+
+std::optional<std::string> find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+int refuse(const std::string& message) {
+  std::fprintf(stderr, "futexbox run: %s\n", message.c_str());
+  return kRunRefused;
+}
+
+std::vector<std::string> guest_environment(const std::string& agent, const std::string& stats) {
+  std::vector<std::string> env;
+  std::string preload = "LD_PRELOAD=" + agent;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (entry.rfind("LD_PRELOAD=", 0) == 0) {
+      if (entry.size() > 11) preload += ":" + entry.substr(11);
+    } else if (entry.rfind("FUTEXBOX_AGENT_STATS=", 0) != 0) {
+      env.push_back(entry);
+    }
+  }
+  env.push_back(preload);
+  env.push_back("FUTEXBOX_AGENT_STATS=" + stats);
+  return env;
+}
+
+[[noreturn]] void die_like(int sig) {
+  // The guest already dumped core if it was going to; futexbox must not add its own.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  kill(getpid(), sig);
+  _exit(128 + sig);  // a signal whose default action does not terminate
+}
+
+}  // namespace
+
+std::string default_agent_path() {
+  if (const char* env = std::getenv("FUTEXBOX_AGENT"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "libfutexbox-agent.so";
+  return (exe.parent_path().parent_path() / "lib" / "libfutexbox-agent.so").string();
+}
+
+int run_program(const RunOptions& options) {
+  if (options.command.empty()) return refuse("no PROGRAM given (see futexbox run --help)");
+  const std::string agent_given = options.agent.empty() ? default_agent_path() : options.agent;
+  std::error_code ec;
+  const std::filesystem::path agent = std::filesystem::canonical(agent_given, ec);
+  if (ec) return refuse("cannot find the agent library " + agent_given + ": " + ec.message());
+
+  const std::string& name = options.command.front();
+  const std::optional<std::string> program = find_program(name);
+  if (!program) return refuse(name + ": command not found");
+  const ImageProbe probe = probe_image(AT_FDCWD, program->c_str(), false);
+  if (probe.verdict != ImageVerdict::kLoadsAgent) {
+    std::string subject = probe.subject;
+    if (subject != *program) subject = *program + " (interpreter " + subject + ")";
+    return refuse(subject + " " + image_verdict_reason(probe.verdict));
+  }
+
+  RunStatsFile stats = RunStatsFile::create();
+  const std::vector<std::string> env = guest_environment(agent.string(), stats.path());
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const std::string& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  // Block the forwarded signals across fork so none is lost between the fork and the handlers.
+  sigset_t forwarded;
+  sigset_t previous;
+  sigemptyset(&forwarded);
+  for (const int sig : kForwarded) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, &previous);
+  const pid_t child = fork();
+  if (child < 0) {
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return refuse(std::string("fork: ") + std::strerror(errno));
+  }
+  if (child == 0) {
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    execve(program->c_str(), argv.data(), envp.data());
+    std::fprintf(stderr, "futexbox run: cannot execute %s: %s\n", program->c_str(),
+                 std::strerror(errno));
+    _exit(127);
+  }
+  g_child = child;
+  struct sigaction sa {};
+  sa.sa_sigaction = &forward_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (const int sig : kForwarded) sigaction(sig, &sa, nullptr);
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return refuse(std::string("waitpid: ") + std::strerror(errno));
+  }
+  GuestExit exit;
+  if (WIFSIGNALED(status)) {
+    exit.signal = WTERMSIG(status);
+    exit.exit_status = 128 + WTERMSIG(status);
+  } else {
+    exit.exit_status = WEXITSTATUS(status);
+  }
+  if (options.stats) std::fputs(format_run_summary(*stats.page(), exit).c_str(), stderr);
+  if (!options.stats_json.empty()) {
+    std::ofstream out(options.stats_json);
+    out << format_run_json(*stats.page(), exit);
+    if (!out) {
+      std::fprintf(stderr, "futexbox run: cannot write %s\n", options.stats_json.c_str());
+    }
+  }
+  std::fflush(stderr);
+  if (exit.signal) {
+    stats = RunStatsFile();  // remove the page before dying
+    die_like(*exit.signal);
+  }
+  return exit.exit_status;
+}
+
+}  // namespace futexbox::tools

@@ -1,0 +1,32 @@
+// `futexbox run [--stats] [--stats-json FILE] [--agent PATH] [--] PROGRAM [ARGS...]`: runs an
+// unmodified dynamically linked x86-64 program natively, with libfutexbox-agent.so preloaded so
+// that its private futex calls are served by futexbox (docs/runner.md).
+//
+// Exit status: the guest's own; a guest killed by a signal kills futexbox with the same signal
+// (core dumps left to the guest), as strace and qemu-user do. 2 when futexbox refuses to start it
+// (usage, a program that cannot be found or run, a static or set-ID program, a missing agent).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace futexbox::tools {
+
+struct RunOptions {
+  bool stats = false;              // print a summary on stderr at exit
+  std::string stats_json;          // write the summary as JSON here
+  std::string agent;               // the agent library; default: beside the futexbox binary
+  std::vector<std::string> command;
+};
+
+inline constexpr int kRunRefused = 2;
+
+// Runs the guest and returns the exit status futexbox should exit with (after re-raising a
+// terminating signal, if the guest died of one).
+int run_program(const RunOptions& options);
+
+// Where the agent is when not given: $FUTEXBOX_AGENT, else ../lib/libfutexbox-agent.so relative to
+// the futexbox executable (the build tree and the installed layout agree on that).
+std::string default_agent_path();
+
+}  // namespace futexbox::tools

@@ -1,0 +1,25 @@
+// RunReport: what `futexbox run --stats` prints and `--stats-json` writes, from the shared
+// RunStatsPage once every guest process is gone.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "tools/run_stats.h"
+
+namespace futexbox::tools {
+
+struct GuestExit {
+  int exit_status = 0;       // the exit code, or 128 + signal for a guest killed by a signal
+  std::optional<int> signal; // the terminating signal, if any
+};
+
+// A table: per op, calls served and forwarded, waits, woken, timeouts and EINTRs, then threads
+// and processes seen.
+std::string format_run_summary(const RunStatsPage& stats, const GuestExit& exit);
+
+// One JSON object: {"served": {op: calls}, "forwarded": {op: calls}, "ops": {op: {...}},
+// "threads", "processes", "exec_refused", "exit_status", "signal"}.
+std::string format_run_json(const RunStatsPage& stats, const GuestExit& exit);
+
+}  // namespace futexbox::tools

@@ -1,0 +1,92 @@
+// RunStats: the counters `futexbox run` shows with --stats, kept in one shared-memory page that
+// the futexbox process creates and every guest process's agent maps (fork children inherit the
+// mapping; exec'd images map it again from the path in FUTEXBOX_AGENT_STATS). Counters are
+// lock-free 64-bit atomics incremented with relaxed fetch_add: each is an independent tally, read
+// only after every guest process is gone, so no ordering between them is needed. A guest killed
+// mid-call loses nothing already counted.
+//
+// Ops are counted per slot: each futex(2) command x {shared, private} x {monotonic, realtime}, one
+// slot for an unknown command, and one per futex2 syscall. Slot numbering is an internal detail;
+// names come from op_slot_name() in strace's spelling.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace futexbox::tools {
+
+inline constexpr std::size_t kFutexCommands = 14;
+inline constexpr std::size_t kFutexInvalidSlot = kFutexCommands * 4;
+inline constexpr std::size_t kWaitvSlot = kFutexInvalidSlot + 1;
+inline constexpr std::size_t kFutexWakeSlot = kWaitvSlot + 1;
+inline constexpr std::size_t kFutexWaitSlot = kFutexWakeSlot + 1;
+inline constexpr std::size_t kFutexRequeueSlot = kFutexWaitSlot + 1;
+inline constexpr std::size_t kOpSlots = kFutexRequeueSlot + 1;
+
+// The slot of a futex(2) call with op argument `op`.
+constexpr std::size_t futex_op_slot(int op) noexcept {
+  const int cmd = op & ~(128 | 256);
+  if (cmd < 0 || static_cast<std::size_t>(cmd) >= kFutexCommands) return kFutexInvalidSlot;
+  return static_cast<std::size_t>(cmd) * 4 + ((op & 128) != 0 ? 2 : 0) + ((op & 256) != 0 ? 1 : 0);
+}
+
+// strace's spelling: FUTEX_WAIT_PRIVATE, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, futex_waitv, ...
+std::string op_slot_name(std::size_t slot);
+
+struct alignas(64) OpCounters {
+  std::atomic<std::uint64_t> served{0};     // answered by futexbox's kernel
+  std::atomic<std::uint64_t> forwarded{0};  // passed to the host kernel unchanged
+  std::atomic<std::uint64_t> waits{0};      // wait-type calls that queued (woken, timed out or EINTR)
+  std::atomic<std::uint64_t> woken{0};      // threads woken (sum of wake-type results)
+  std::atomic<std::uint64_t> timeouts{0};   // ETIMEDOUT results
+  std::atomic<std::uint64_t> eintr{0};      // EINTR results
+};
+
+struct RunStatsPage {
+  static constexpr std::uint64_t kMagic = 0x66787374'61747331ull;  // "fxstats1"
+  std::uint64_t magic = kMagic;
+  std::uint64_t size = sizeof(RunStatsPage);
+  std::atomic<std::uint64_t> processes{0};   // agents that started, plus fork children
+  std::atomic<std::uint64_t> threads{0};     // threads that made at least one trapped call
+  std::atomic<std::uint64_t> exec_refused{0};
+  OpCounters ops[kOpSlots];
+
+  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "counters are shared between processes and must not hide a lock");
+
+// The file behind the page. The run command creates it (and deletes it when done); agents open
+// it by path. Both map it MAP_SHARED.
+class RunStatsFile {
+ public:
+  // Creates a fresh, zeroed page under $TMPDIR (or /tmp). Throws std::system_error on failure.
+  static RunStatsFile create();
+  // Maps an existing page; null page() if `path` does not hold one. Uses only async-signal-safe
+  // calls, so the agent may call it anywhere.
+  static RunStatsFile attach(const char* path) noexcept;
+
+  RunStatsFile() = default;
+  RunStatsFile(RunStatsFile&& other) noexcept;
+  RunStatsFile& operator=(RunStatsFile&& other) noexcept;
+  RunStatsFile(const RunStatsFile&) = delete;
+  RunStatsFile& operator=(const RunStatsFile&) = delete;
+  // Unmaps, and removes the file if this object created it.
+  ~RunStatsFile();
+
+  [[nodiscard]] RunStatsPage* page() const noexcept { return page_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  // Keeps the mapping but forgets the page (the agent never unmaps: threads may still count).
+  RunStatsPage* release() noexcept;
+
+ private:
+  RunStatsPage* page_ = nullptr;
+  std::string path_;
+  bool owner_ = false;
+};
+
+}  // namespace futexbox::tools
