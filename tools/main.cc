@@ -83,6 +83,19 @@ int main(int argc, char** argv) {
   syscalls_cmd->add_option("--format", syscalls_format, "table, json or markdown")
       ->check(CLI::IsMember({"table", "json", "markdown"}));
 
+  // `futexbox run [OPTIONS] -- PROGRAM...`: what follows `--` is the program, untouched. (CLI11's
+  // prefix command stops at the first positional but rejects one that follows `--`.)
+  std::vector<std::string> after_dashes;
+  bool has_dashes = false;
+  if (argc > 1 && std::string(argv[1]) == "run") {
+    for (int i = 2; i < argc; ++i) {
+      if (std::string(argv[i]) != "--") continue;
+      has_dashes = true;
+      after_dashes.assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -92,7 +105,13 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) {
     run.command = run_cmd->remaining();
-    if (!run.command.empty() && run.command.front() == "--") run.command.erase(run.command.begin());
+    if (has_dashes) {
+      if (!run.command.empty()) {
+        std::fprintf(stderr, "futexbox run: unexpected %s before --\n", run.command.front().c_str());
+        return kUsageError;
+      }
+      run.command = after_dashes;
+    }
     try {
       return futexbox::tools::run_program(run);
     } catch (const std::exception& e) {

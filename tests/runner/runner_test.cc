@@ -1,0 +1,241 @@
+// End-to-end tests of `futexbox run`: programs run natively and under futexbox must print the
+// same and exit the same, and --stats-json must show their private futex calls served, not
+// forwarded. Guests are ours (tests/guests) and real programs from Debian packages.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/runner/process.h"
+
+namespace futexbox::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+const std::string kFutexbox = FUTEXBOX_BIN;
+const std::string kGuests = FUTEXBOX_GUEST_DIR;
+
+std::string guest(const std::string& name) { return kGuests + "/" + name; }
+
+std::string temp_path(const std::string& name) {
+  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  for (char& c : test) {
+    if (c == '/') c = '_';
+  }
+  return (std::filesystem::temp_directory_path() /
+          (name + "." + std::to_string(getpid()) + "." + test))
+      .string();
+}
+
+struct Served {
+  Finished run;
+  json stats;
+};
+
+Served run_served(const std::vector<std::string>& command, RunSpec spec = {}) {
+  const std::string stats = temp_path("stats.json");
+  spec.argv = {kFutexbox, "run", "--stats-json", stats, "--"};
+  spec.argv.insert(spec.argv.end(), command.begin(), command.end());
+  Served s{run_process(spec), json()};
+  std::ifstream in(stats);
+  if (in) s.stats = json::parse(in);  // a real parser: malformed JSON throws and fails the test
+  std::filesystem::remove(stats);
+  return s;
+}
+
+Finished run_native(const std::vector<std::string>& command, RunSpec spec = {}) {
+  spec.argv = command;
+  return run_process(spec);
+}
+
+std::uint64_t total(const json& by_op) {
+  std::uint64_t n = 0;
+  for (const auto& [op, calls] : by_op.items()) n += calls.get<std::uint64_t>();
+  return n;
+}
+
+// No private op may have gone to the host: those are futexbox's to serve.
+void expect_private_ops_served(const json& stats) {
+  ASSERT_TRUE(stats.contains("forwarded")) << stats.dump();
+  for (const auto& [op, calls] : stats["forwarded"].items()) {
+    EXPECT_EQ(op.find("_PRIVATE"), std::string::npos) << op << " was forwarded " << calls;
+  }
+}
+
+// Same stdout and exit as natively, and the futex calls served.
+Served expect_same_as_native(const std::vector<std::string>& command,
+                             std::uint64_t min_served = 1) {
+  const Finished native = run_native(command);
+  Served s = run_served(command);
+  EXPECT_EQ(s.run.out, native.out) << "native:\n"
+                                   << native.describe() << "\nserved:\n"
+                                   << s.run.describe();
+  EXPECT_EQ(s.run.status, native.status) << s.run.describe();
+  EXPECT_FALSE(s.stats.is_null()) << "no --stats-json written\n" << s.run.describe();
+  if (!s.stats.is_null()) {
+    EXPECT_GE(total(s.stats["served"]), min_served) << s.stats.dump(2);
+    expect_private_ops_served(s.stats);
+    EXPECT_EQ(s.stats["exit_status"].get<int>(), native.exited() ? native.exit_code()
+                                                                   : 128 + native.signal());
+  }
+  return s;
+}
+
+std::uint64_t served(const Served& s, const std::string& op) {
+  return s.stats["served"].value(op, std::uint64_t{0});
+}
+std::uint64_t op_field(const Served& s, const std::string& op, const std::string& field) {
+  if (!s.stats["ops"].contains(op)) return 0;
+  return s.stats["ops"][op].value(field, std::uint64_t{0});
+}
+
+// --- our guests ---
+
+class GuestProgram : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GuestProgram, SameOutputAsNativeWithPrivateCallsServed) {
+  const Served s = expect_same_as_native({guest(GetParam())});
+  EXPECT_GE(s.stats.value("threads", 0), 2) << s.stats.dump(2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runner, GuestProgram,
+                         ::testing::Values("mutex", "condvar", "semaphore", "barrier", "rwlock",
+                                           "join", "cancel", "early"),
+                         [](const auto& param_info) { return std::string(param_info.param); });
+
+TEST(Runner, TimedWaitsTimeOutAndWake) {
+  const Served s = expect_same_as_native({guest("timed")});
+  EXPECT_THAT(s.run.out, Not(HasSubstr("too early")));
+  EXPECT_GE(op_field(s, "FUTEX_WAIT_PRIVATE", "timeouts"), 1u) << s.stats.dump(2);
+  EXPECT_GE(op_field(s, "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME", "timeouts"), 1u);
+  EXPECT_GE(op_field(s, "FUTEX_WAIT_BITSET_PRIVATE", "timeouts"), 1u);
+}
+
+TEST(Runner, PiMutexServed) {
+  const Served s = expect_same_as_native({guest("pi_mutex")});
+  EXPECT_GE(served(s, "FUTEX_LOCK_PI_PRIVATE"), 1u) << s.stats.dump(2);
+  EXPECT_GE(served(s, "FUTEX_UNLOCK_PI_PRIVATE"), 1u) << s.stats.dump(2);
+}
+
+TEST(Runner, SignalsInterruptWaitsByLinuxRules) {
+  const Served s = expect_same_as_native({guest("signals")});
+  // untimed without SA_RESTART, and both timed waits.
+  EXPECT_GE(op_field(s, "FUTEX_WAIT_PRIVATE", "eintr"), 3u) << s.stats.dump(2);
+  EXPECT_EQ(op_field(s, "FUTEX_WAKE_PRIVATE", "eintr"), 0u);
+}
+
+TEST(Runner, ForkVforkPosixSpawnAndRawFork) {
+  const Served s = expect_same_as_native({guest("fork")});
+  // The parent, two forked children, and the two /bin/echo images.
+  EXPECT_GE(s.stats.value("processes", 0), 5) << s.stats.dump(2);
+}
+
+TEST(Runner, ExecImagesAreServedAgain) {
+  const Served s = expect_same_as_native({guest("exec")});
+  // The first image, two forked children and their images (the shell's too), and the last exec.
+  EXPECT_GE(s.stats.value("processes", 0), 6) << s.stats.dump(2);
+}
+
+TEST(Runner, BadAddressesGiveLinuxErrors) { expect_same_as_native({guest("bad_address")}); }
+
+TEST(Runner, MixedWaitvWokenFromEitherSide) {
+  const Served s = expect_same_as_native({guest("waitv_mixed")});
+  EXPECT_GE(served(s, "futex_waitv"), 3u) << s.stats.dump(2);
+  EXPECT_GE(s.stats["forwarded"].value("FUTEX_WAKE", 0), 1) << s.stats.dump(2);
+}
+
+// --- exit status and signals ---
+
+TEST(Runner, ExitCodePropagated) {
+  const Served s = run_served({guest("exit_status"), "exit", "3"});
+  EXPECT_EQ(s.run.exit_code(), 3) << s.run.describe();
+  EXPECT_EQ(s.stats["exit_status"], 3);
+}
+
+TEST(Runner, TerminatingSignalReRaised) {
+  for (const auto& [args, sig] :
+       std::vector<std::pair<std::vector<std::string>, int>>{{{"signal", "15"}, SIGTERM},
+                                                             {{"abort"}, SIGABRT},
+                                                             {{"segv"}, SIGSEGV}}) {
+    std::vector<std::string> command{guest("exit_status")};
+    command.insert(command.end(), args.begin(), args.end());
+    const Finished native = run_native(command);
+    const Served s = run_served(command);
+    EXPECT_EQ(native.signal(), sig);
+    EXPECT_EQ(s.run.signal(), sig) << s.run.describe();
+    EXPECT_EQ(s.stats["exit_status"], 128 + sig);
+    EXPECT_EQ(s.stats["signal"], std::string("SIG") + sigabbrev_np(sig));
+  }
+}
+
+void send_when_ready(int sig) {
+  RunSpec spec;
+  bool sent = false;
+  spec.on_output = [&](pid_t futexbox, const std::string& out) {
+    if (!sent && out.find("ready\n") != std::string::npos) {
+      usleep(100000);  // let the guest reach its wait
+      kill(futexbox, sig);
+      sent = true;
+    }
+  };
+  spec.timeout = std::chrono::seconds(30);
+  const Served s = run_served({guest("sigterm")}, spec);
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(s.run.out, std::string("ready\ngot ") + sigabbrev_np(sig) + "\n") << s.run.describe();
+  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
+}
+
+TEST(Runner, SigtermToFutexboxReachesTheGuest) { send_when_ready(SIGTERM); }
+TEST(Runner, SigintToFutexboxReachesTheGuest) { send_when_ready(SIGINT); }
+
+// --- refusals and usage ---
+
+TEST(Runner, StaticProgramRefusedWithReason) {
+  const Finished f = run_native({kFutexbox, "run", guest("static_hello")});
+  EXPECT_EQ(f.exit_code(), 2);
+  EXPECT_THAT(f.err, HasSubstr("statically linked"));
+  EXPECT_EQ(f.out, "");
+}
+
+TEST(Runner, GuestExecOfStaticProgramFailsWithMessage) {
+  const Served s =
+      run_served({"/bin/sh", "-c", guest("static_hello") + "; echo exit=$?"});
+  EXPECT_EQ(s.run.out, "exit=126\n") << s.run.describe();
+  EXPECT_THAT(s.run.err, HasSubstr("futexbox: refusing to execute"));
+  EXPECT_THAT(s.run.err, HasSubstr("statically linked"));
+  EXPECT_EQ(s.stats["exec_refused"], 1);
+}
+
+TEST(Runner, UsageErrorsExit2) {
+  EXPECT_EQ(run_native({kFutexbox, "run"}).exit_code(), 2);
+  EXPECT_EQ(run_native({kFutexbox, "run", "--no-such-option", "/bin/true"}).exit_code(), 2);
+  const Finished missing = run_native({kFutexbox, "run", "no-such-program-xyz"});
+  EXPECT_EQ(missing.exit_code(), 2);
+  EXPECT_THAT(missing.err, HasSubstr("command not found"));
+  EXPECT_EQ(run_native({kFutexbox, "run", "--agent", "/nonexistent.so", "/bin/true"}).exit_code(), 2);
+  const Finished help = run_native({kFutexbox, "run", "--help"});
+  EXPECT_EQ(help.exit_code(), 0);
+  EXPECT_THAT(help.out, HasSubstr("--stats-json"));
+  EXPECT_THAT(help.out, HasSubstr("PROGRAM"));
+}
+
+TEST(Runner, ProgramWithOrWithoutDoubleDashAndItsOwnOptions) {
+  EXPECT_EQ(run_native({kFutexbox, "run", "/bin/echo", "--stats", "-x"}).out, "--stats -x\n");
+  EXPECT_EQ(run_native({kFutexbox, "run", "--", "/bin/echo", "hi"}).out, "hi\n");
+  const Finished with_stats = run_native({kFutexbox, "run", "--stats", guest("mutex")});
+  EXPECT_EQ(with_stats.exit_code(), 0);
+  EXPECT_THAT(with_stats.err, HasSubstr("FUTEX_WAKE_PRIVATE"));
+  EXPECT_THAT(with_stats.err, HasSubstr("threads seen"));
+}
+
+}  // namespace
+}  // namespace futexbox::testing
