@@ -26,6 +26,7 @@ static void* counting(void* arg) {
   for (int i = 0; i < 20000; ++i) {
     pthread_mutex_lock(&m);
     ++counter;
+    if (i % 5000 == 0) usleep(1000);  // contention even on one CPU
     pthread_mutex_unlock(&m);
   }
   return NULL;

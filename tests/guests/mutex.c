@@ -12,6 +12,7 @@ static void* worker(void* arg) {
     pthread_mutex_lock(&recursive);
     pthread_mutex_lock(&recursive);
     ++counter;
+    if (i % 10000 == 0) usleep(1000);  // others block: contention even on one CPU
     pthread_mutex_unlock(&recursive);
     pthread_mutex_unlock(&recursive);
     pthread_mutex_unlock(&normal);

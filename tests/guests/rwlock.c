@@ -12,6 +12,7 @@ static void* writer(void* arg) {
     pthread_rwlock_wrlock(&lock);
     ++a;
     ++b;
+    if (i % 5000 == 0) usleep(1000);  // readers block: contention even on one CPU
     pthread_rwlock_unlock(&lock);
   }
   return NULL;
