@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Turns futexbox_run_bench JSON (run with --benchmark_repetitions=N) into a Markdown table of
+medians: per case, native, under futexbox run and under strace, with futexbox's time relative to
+native and the time each adds to native (the targets compare added times).
+
+Usage: futexbox_run_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \\
+         --benchmark_out=run.json --benchmark_out_format=json
+       tests/bench/runner_report.py run.json
+"""
+import json
+import sys
+from collections import OrderedDict
+
+
+def fmt(ns: float) -> str:
+    if ns < 10_000:
+        return f"{ns:,.1f} ns"
+    if ns < 10_000_000:
+        return f"{ns / 1e3:,.1f} µs"
+    return f"{ns / 1e6:,.1f} ms"
+
+
+def main() -> int:
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(sys.argv[1]) as f:
+        data = json.load(f)
+    table = OrderedDict()
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        case, mode = b["run_name"].split("/")[:2]
+        unit = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        table.setdefault(case, {})[mode] = b["real_time"] * unit
+    print("| case | native | futexbox run | strace -f -e trace=futex | futexbox / native | "
+          "added by futexbox | added by strace | strace adds / futexbox adds |")
+    print("|---|---|---|---|---|---|---|---|")
+    for case, row in table.items():
+        native, ours, strace = row.get("native"), row.get("futexbox_run"), row.get("strace")
+        ratio = f"{ours / native:.3f}x" if native and ours else "—"
+        added = ours - native if native and ours else None
+        added_strace = strace - native if native and strace else None
+        versus = (f"{added_strace / added:.1f}x" if added and added > 0 and added_strace
+                  else ("futexbox adds nothing measurable" if added is not None and added <= 0
+                        and added_strace else "—"))
+        print(f"| {case} | {fmt(native) if native else '—'} | {fmt(ours) if ours else '—'} | "
+              f"{fmt(strace) if strace else '—'} | {ratio} | "
+              f"{fmt(added) if added is not None else '—'} | "
+              f"{fmt(added_strace) if added_strace is not None else '—'} | {versus} |")
+    ctx = data.get("context", {})
+    print(f"\n{ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
+          f"load average {ctx.get('load_avg')}, {ctx.get('date')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
