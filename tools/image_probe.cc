@@ -130,8 +130,9 @@ const char* image_verdict_reason(ImageVerdict verdict) noexcept {
              "by the dynamic loader, which a static program never runs (static programs need "
              "an out-of-process platform futexbox does not have yet)";
     case ImageVerdict::kSecureExec:
-      return "is set-user-ID, set-group-ID or has file capabilities: the dynamic loader ignores "
-             "LD_PRELOAD for it, so the agent could not load";
+      return "is set-user-ID, set-group-ID or has file capabilities: started directly the dynamic "
+             "loader would ignore LD_PRELOAD for it, and under the agent's seccomp filter "
+             "(no_new_privs) it would run without its privileges";
     case ImageVerdict::kForeign: return "is not an x86-64 ELF program";
     case ImageVerdict::kNotExecutable: return "is not an executable program";
     case ImageVerdict::kUnreadable: return "cannot be opened";

@@ -91,6 +91,28 @@ int main(void) {
   scenario("SIGCONT without handler", 0, NULL, SIGCONT, 1);
   scenario("SIGCONT, timed", 0, &five, SIGCONT, 1);
 
+  // A timed wait that a handler-less signal interrupts keeps its absolute deadline: it times out
+  // 300 ms after it began, not 300 ms after the signal.
+  {
+    word = 0;
+    waiter_tid = 0;
+    struct timespec three_tenths = {0, 300000000};
+    wait_timeout = &three_tenths;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_t t;
+    pthread_create(&t, NULL, waiter, NULL);
+    while (waiter_tid == 0) usleep(100);
+    wait_until_blocked(waiter_tid);
+    usleep(100000);
+    pthread_kill(t, SIGCONT);
+    pthread_join(t, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("timed wait, SIGCONT midway: %s, deadline kept: %s\n",
+           wait_result == 0 ? "0" : strerrorname_np(wait_errno), took < 0.39 ? "yes" : "no");
+  }
+
   // Wakes under a storm: never EINTR.
   install(0);
   pthread_t self = pthread_self(), s;

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -145,6 +146,12 @@ TEST(Runner, ExecImagesAreServedAgain) {
   EXPECT_GE(s.stats.value("processes", 0), 6) << s.stats.dump(2);
 }
 
+TEST(Runner, HandlerNeverAllocates) {
+  const Served s = expect_same_as_native({guest("no_malloc")});
+  EXPECT_THAT(s.run.out, HasSubstr("allocations during futex traffic: 0\n"));
+  EXPECT_GE(served(s, "FUTEX_WAIT_PRIVATE"), 20u) << s.stats.dump(2);
+}
+
 TEST(Runner, BadAddressesGiveLinuxErrors) { expect_same_as_native({guest("bad_address")}); }
 
 TEST(Runner, MixedWaitvWokenFromEitherSide) {
@@ -213,6 +220,23 @@ TEST(Runner, GuestExecOfStaticProgramFailsWithMessage) {
   EXPECT_THAT(s.run.err, HasSubstr("futexbox: refusing to execute"));
   EXPECT_THAT(s.run.err, HasSubstr("statically linked"));
   EXPECT_EQ(s.stats["exec_refused"], 1);
+}
+
+// A set-user-ID program would run without its privileges under the filter (no_new_privs) and,
+// started by futexbox directly, would ignore LD_PRELOAD: both refuse it with the reason.
+TEST(Runner, SetuidProgramRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "making a set-user-ID file owned by another user needs root";
+  const std::string copy = temp_path("setuid_echo");
+  std::filesystem::copy_file("/bin/echo", copy, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(chown(copy.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chmod(copy.c_str(), 04755), 0);
+  const Finished direct = run_native({kFutexbox, "run", copy, "hi"});
+  EXPECT_EQ(direct.exit_code(), 2);
+  EXPECT_THAT(direct.err, HasSubstr("set-user-ID"));
+  const Served via_guest = run_served({"/bin/sh", "-c", copy + " hi; echo exit=$?"});
+  EXPECT_EQ(via_guest.run.out, "exit=126\n") << via_guest.run.describe();
+  EXPECT_THAT(via_guest.run.err, HasSubstr("set-user-ID"));
+  std::filesystem::remove(copy);
 }
 
 TEST(Runner, UsageErrorsExit2) {
