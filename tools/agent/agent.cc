@@ -259,7 +259,50 @@ long serve(Agent& agent, AgentThread& me, const FutexCall& c, long nr,
   return r;
 }
 
-// Returns the result for rax; sets `restart` if the guest must issue the call again.
+// futex_waitv(2) on its own, out of line: its 128-entry scratch arrays (about 5 KB) then live on
+// the stack only for this call, not for every futex call a guest thread with a small stack makes.
+[[gnu::noinline]] long futex_waitv_call(Agent& agent, AgentThread& me, long nr,
+                                        const long (&args)[6], FutexCall& c) noexcept {
+  kernel::GuestMemory& memory = agent.memory;
+  c.slot = kWaitvSlot;
+  c.wait_type = true;
+  const auto n = static_cast<std::uint64_t>(args[1]);
+  // Served (Linux's EINVAL / EFAULT) unless every entry can be read and classified.
+  if (n == 0 || n > 128 || args[2] != 0) return serve(agent, me, c, nr, args);
+  WaitvEntry w[128];
+  if (!memory.copy_in(static_cast<kernel::GuestAddr>(args[0]), w, n * sizeof w[0])) {
+    return serve(agent, me, c, nr, args);
+  }
+  std::size_t shared = 0;
+  for (std::uint64_t i = 0; i < n; ++i) shared += (w[i].flags & kFutex2Private) == 0;
+  if (shared == n) {
+    c.shared = true;
+    return forward(me, c, nr, args);
+  }
+  if (shared == 0) return serve(agent, me, c, nr, args);
+  // Mixed: served, with the shared words also slept on in the host.
+  const std::uint32_t* words[128];
+  std::uint32_t values[128];
+  int indices[128];
+  int k = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if ((w[i].flags & kFutex2Private) != 0) continue;
+    words[k] = reinterpret_cast<const std::uint32_t*>(w[i].uaddr);
+    values[k] = static_cast<std::uint32_t>(w[i].val);
+    indices[k] = static_cast<int>(i);
+    ++k;
+  }
+  me.host_words = words;
+  me.host_values = values;
+  me.host_indices = indices;
+  me.host_word_count = k;
+  const long r = serve(agent, me, c, nr, args);
+  me.host_word_count = 0;
+  return r;
+}
+
+// Serves or forwards one call of the futex family; returns what goes into rax (possibly a
+// restart code, which on_sigsys resolves) and describes the call in `c` for the stats.
 long futex_family(Agent& agent, AgentThread& me, long nr, const long (&args)[6],
                   FutexCall& c) noexcept {
   kernel::GuestMemory& memory = agent.memory;
@@ -290,40 +333,8 @@ long futex_family(Agent& agent, AgentThread& me, long nr, const long (&args)[6],
       c.wake_addr = w[0].uaddr;
       break;
     }
-    case SYS_futex_waitv: {
-      c.slot = kWaitvSlot;
-      c.wait_type = true;
-      const auto n = static_cast<std::uint64_t>(args[1]);
-      if (n == 0 || n > 128 || args[2] != 0) break;  // served: Linux's EINVAL
-      WaitvEntry w[128];
-      if (!memory.copy_in(static_cast<kernel::GuestAddr>(args[0]), w, n * sizeof w[0])) break;
-      std::size_t shared = 0;
-      for (std::uint64_t i = 0; i < n; ++i) shared += (w[i].flags & kFutex2Private) == 0;
-      if (shared == n) {
-        c.shared = true;
-        break;
-      }
-      if (shared == 0) break;
-      // Mixed: served, with the shared words also slept on in the host.
-      const std::uint32_t* words[128];
-      std::uint32_t values[128];
-      int indices[128];
-      int k = 0;
-      for (std::uint64_t i = 0; i < n; ++i) {
-        if ((w[i].flags & kFutex2Private) != 0) continue;
-        words[k] = reinterpret_cast<const std::uint32_t*>(w[i].uaddr);
-        values[k] = static_cast<std::uint32_t>(w[i].val);
-        indices[k] = static_cast<int>(i);
-        ++k;
-      }
-      me.host_words = words;
-      me.host_values = values;
-      me.host_indices = indices;
-      me.host_word_count = k;
-      const long r = serve(agent, me, c, nr, args);
-      me.host_word_count = 0;
-      return r;
-    }
+    case SYS_futex_waitv:
+      return futex_waitv_call(agent, me, nr, args, c);
     default:
       return -ENOSYS;
   }
