@@ -5,7 +5,11 @@
 
 static volatile sig_atomic_t got;
 static uint32_t word;
-static void on_signal(int sig) { got = sig; }
+// Changing the word too closes the race with a signal that lands just before the wait begins.
+static void on_signal(int sig) {
+  got = sig;
+  __atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
+}
 
 int main(void) {
   struct sigaction sa;
