@@ -1,5 +1,6 @@
 // exec: the new image is served again (it gets the agent back), even when the guest execs with an
 // empty environment; a failed exec returns to the caller; exec from a multi-threaded process.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include "guest_util.h"
 
@@ -49,6 +50,16 @@ int main(int argc, char** argv) {
   pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", "exec \"$0\" 'child through a shell script'", self, (char*)NULL);
+    _exit(127);
+  }
+  waitpid(pid, &status, 0);
+  // fexecve: execveat(fd, "", ..., AT_EMPTY_PATH), judged by the descriptor.
+  pid = fork();
+  if (pid == 0) {
+    const int fd = open(self, O_RDONLY | O_CLOEXEC);
+    char* args[] = {self, "child through fexecve", NULL};
+    extern char** environ;
+    fexecve(fd, args, environ);
     _exit(127);
   }
   waitpid(pid, &status, 0);

@@ -134,6 +134,11 @@ TEST(Runner, SignalsInterruptWaitsByLinuxRules) {
   EXPECT_EQ(op_field(s, "FUTEX_WAKE_PRIVATE", "eintr"), 0u);
 }
 
+TEST(Runner, SignalStormLosesNoWakeup) {
+  const Served s = expect_same_as_native({guest("storm")});
+  EXPECT_THAT(s.run.out, HasSubstr("passes 12000 sem passes 12000"));
+}
+
 TEST(Runner, ForkVforkPosixSpawnAndRawFork) {
   const Served s = expect_same_as_native({guest("fork")});
   // The parent, two forked children, and the two /bin/echo images.
