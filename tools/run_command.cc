@@ -118,6 +118,14 @@ int run_program(const RunOptions& options) {
     return refuse(subject + " " + image_verdict_reason(probe.verdict));
   }
 
+  // Open the JSON file now: a path that cannot be written is a usage error, not a surprise after
+  // the guest has run.
+  std::ofstream json_out;
+  if (!options.stats_json.empty()) {
+    json_out.open(options.stats_json);
+    if (!json_out) return refuse("cannot write --stats-json file " + options.stats_json);
+  }
+
   RunStatsFile stats = RunStatsFile::create();
   const std::vector<std::string> env = guest_environment(agent.string(), stats.path());
   std::vector<char*> envp;
@@ -165,10 +173,10 @@ int run_program(const RunOptions& options) {
     exit.exit_status = WEXITSTATUS(status);
   }
   if (options.stats) std::fputs(format_run_summary(*stats.page(), exit).c_str(), stderr);
-  if (!options.stats_json.empty()) {
-    std::ofstream out(options.stats_json);
-    out << format_run_json(*stats.page(), exit);
-    if (!out) {
+  if (json_out.is_open()) {
+    json_out << format_run_json(*stats.page(), exit);
+    json_out.close();
+    if (!json_out) {
       std::fprintf(stderr, "futexbox run: cannot write %s\n", options.stats_json.c_str());
     }
   }

@@ -251,6 +251,11 @@ TEST(Runner, UsageErrorsExit2) {
   EXPECT_EQ(missing.exit_code(), 2);
   EXPECT_THAT(missing.err, HasSubstr("command not found"));
   EXPECT_EQ(run_native({kFutexbox, "run", "--agent", "/nonexistent.so", "/bin/true"}).exit_code(), 2);
+  const Finished unwritable =
+      run_native({kFutexbox, "run", "--stats-json", "/nonexistent/dir/x.json", "/bin/echo", "no"});
+  EXPECT_EQ(unwritable.exit_code(), 2);
+  EXPECT_EQ(unwritable.out, "");  // refused before the guest ran
+  EXPECT_THAT(unwritable.err, HasSubstr("cannot write"));
   const Finished help = run_native({kFutexbox, "run", "--help"});
   EXPECT_EQ(help.exit_code(), 0);
   EXPECT_THAT(help.out, HasSubstr("--stats-json"));
