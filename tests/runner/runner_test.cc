@@ -3,7 +3,10 @@
 // forwarded. Guests are ours (tests/guests) and real programs from Debian packages.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,11 +205,47 @@ void send_when_ready(int sig) {
   spec.timeout = std::chrono::seconds(30);
   const Served s = run_served({guest("sigterm")}, spec);
   EXPECT_TRUE(sent);
-  EXPECT_EQ(s.run.out, std::string("ready\ngot ") + sigabbrev_np(sig) + "\n") << s.run.describe();
+  EXPECT_EQ(s.run.out, std::string("ready\ngot ") + sigabbrev_np(sig) + " 1 time\n")
+      << s.run.describe();
   EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
 }
 
 TEST(Runner, SigtermToFutexboxReachesTheGuest) { send_when_ready(SIGTERM); }
+
+// Ctrl-C at a real terminal: the line discipline sends SIGINT to the whole foreground process
+// group, futexbox and guest alike. The guest must get it exactly once (futexbox does not pass on
+// a signal the terminal sent) and futexbox must not die of it: it exits with the guest's status.
+TEST(Runner, CtrlCAtATerminalReachesTheGuestOnce) {
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(kFutexbox.c_str(), kFutexbox.c_str(), "run", guest("sigterm").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string out;
+  bool sent = false;
+  char buf[256];
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 20000) <= 0) break;
+    const ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the terminal's last user is gone
+    out.append(buf, static_cast<std::size_t>(n));
+    if (!sent && out.find("ready") != std::string::npos) {
+      usleep(100000);
+      ASSERT_EQ(write(master, "\x03", 1), 1);  // ^C, the terminal's VINTR
+      sent = true;
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  close(master);
+  EXPECT_TRUE(sent) << out;
+  EXPECT_THAT(out, HasSubstr("got INT 1 time\r\n"));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << out;
+}
 TEST(Runner, SigintToFutexboxReachesTheGuest) { send_when_ready(SIGINT); }
 
 // --- refusals and usage ---
