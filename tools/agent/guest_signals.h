@@ -47,7 +47,6 @@ struct KernelSigaction {
 
 inline constexpr int kMaxSignal = 64;
 inline constexpr std::uint64_t kSaRestorer = 0x04000000;
-inline constexpr std::uint64_t kSaUnsupportedResetHand = SA_RESETHAND;
 
 // The mask the SIGSYS handler runs with: everything a signal handler could interrupt it with,
 // except the synchronous fault signals (blocking those turns a fault into a kill) and SIGSYS
