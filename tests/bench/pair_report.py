@@ -11,6 +11,25 @@ import sys
 from collections import OrderedDict
 
 
+def medians(data: dict) -> "OrderedDict[str, dict]":
+    """The median of each Case/impl benchmark: case -> impl -> (ns, allocs_per_op)."""
+    table = OrderedDict()
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        case, impl = b["run_name"].split("/")[:2]
+        unit = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        table.setdefault(case, {})[impl] = (b["real_time"] * unit, b.get("allocs_per_op", 0.0))
+    return table
+
+
+def machine_line(data: dict) -> str:
+    """Where and when the figures were taken, from Google Benchmark's context."""
+    ctx = data.get("context", {})
+    return (f"{ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
+            f"load average {ctx.get('load_avg')}, {ctx.get('date')}")
+
+
 def main() -> int:
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -18,17 +37,10 @@ def main() -> int:
     baseline = sys.argv[2] if len(sys.argv) > 2 else "host_futex"
     with open(sys.argv[1]) as f:
         data = json.load(f)
-    table = OrderedDict()  # case -> impl -> (ns, allocs)
+    table = medians(data)  # case -> impl -> (ns, allocs)
     impls = []
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name") != "median":
-            continue
-        parts = b["run_name"].split("/")
-        case, impl = parts[0], parts[1]
-        if impl not in impls:
-            impls.append(impl)
-        unit = {"ns": 1.0, "us": 1e3, "ms": 1e6}[b["time_unit"]]
-        table.setdefault(case, {})[impl] = (b["real_time"] * unit, b.get("allocs_per_op", 0.0))
+    for row in table.values():
+        impls += [i for i in row if i not in impls]
     known = ["sharded", "emulated", "host_futex", "std_atomic", "concurrent_map"]
     order = [i for i in known if i in impls] + [i for i in impls if i not in known]
     print("| case | " + " | ".join(order) + f" | futexbox vs {baseline} |")
@@ -47,9 +59,7 @@ def main() -> int:
         ratio = f"{base[0] / ours[0]:.1f}x cheaper" if ours and base and base[0] >= ours[0] \
             else (f"{ours[0] / base[0]:.2f}x the time" if ours and base else "—")
         print(f"| {case} | " + " | ".join(cells) + f" | {ratio} |")
-    ctx = data.get("context", {})
-    print(f"\n{ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
-          f"load average {ctx.get('load_avg')}, {ctx.get('date')}")
+    print("\n" + machine_line(data))
     return 0
 
 

@@ -8,8 +8,11 @@ Usage: futexbox_run_bench --benchmark_repetitions=5 --benchmark_enable_random_in
        tests/bench/runner_report.py run.json
 """
 import json
+import os
 import sys
-from collections import OrderedDict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair_report import machine_line, medians  # noqa: E402
 
 
 def fmt(ns: float) -> str:
@@ -26,13 +29,8 @@ def main() -> int:
         return 2
     with open(sys.argv[1]) as f:
         data = json.load(f)
-    table = OrderedDict()
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name") != "median":
-            continue
-        case, mode = b["run_name"].split("/")[:2]
-        unit = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-        table.setdefault(case, {})[mode] = b["real_time"] * unit
+    table = {case: {mode: ns for mode, (ns, _) in row.items()}
+             for case, row in medians(data).items()}
     print("| case | native | futexbox run | strace -f -e trace=futex | futexbox / native | "
           "added by futexbox | added by strace | strace adds / futexbox adds |")
     print("|---|---|---|---|---|---|---|---|")
@@ -48,9 +46,7 @@ def main() -> int:
               f"{fmt(strace) if strace else '—'} | {ratio} | "
               f"{fmt(added) if added is not None else '—'} | "
               f"{fmt(added_strace) if added_strace is not None else '—'} | {versus} |")
-    ctx = data.get("context", {})
-    print(f"\n{ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
-          f"load average {ctx.get('load_avg')}, {ctx.get('date')}")
+    print("\n" + machine_line(data))
     return 0
 
 

@@ -4,24 +4,8 @@
 #include <sys/wait.h>
 #include "guest_util.h"
 
-static long counter;
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static void* counting(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 20000; ++i) {
-    pthread_mutex_lock(&m);
-    ++counter;
-    if (i % 5000 == 0) usleep(1000);  // contention even on one CPU
-    pthread_mutex_unlock(&m);
-  }
-  return NULL;
-}
-
 static int work(const char* who) {
-  pthread_t t[3];
-  for (int i = 0; i < 3; ++i) pthread_create(&t[i], NULL, counting, NULL);
-  for (int i = 0; i < 3; ++i) pthread_join(t[i], NULL);
-  printf("%s: counter %ld\n", who, counter);
+  printf("%s: counter %ld\n", who, count_with_contention(3));
   return 0;
 }
 

@@ -20,26 +20,11 @@ static void* parked(void* arg) {
   return NULL;
 }
 
-static long counter;
-static void* counting(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 20000; ++i) {
-    pthread_mutex_lock(&m);
-    ++counter;
-    if (i % 5000 == 0) usleep(1000);  // contention even on one CPU
-    pthread_mutex_unlock(&m);
-  }
-  return NULL;
-}
-
 // In a child: a wake on the parent's condvar word wakes nobody, then threads of its own work.
 static int child_work(void) {
   uint32_t* word = (uint32_t*)&c;  // any word the parent's waiter was queued on
   long woken = futex(word, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
-  counter = 0;
-  pthread_t t[2];
-  for (int i = 0; i < 2; ++i) pthread_create(&t[i], NULL, counting, NULL);
-  for (int i = 0; i < 2; ++i) pthread_join(t[i], NULL);
+  const long counter = count_with_contention(2);
   printf("child: ghosts woken %ld counter %ld\n", woken, counter);
   fflush(stdout);
   return 0;

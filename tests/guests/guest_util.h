@@ -53,6 +53,33 @@ static inline void wait_until_blocked(pid_t tid) {
   exit(99);
 }
 
+// count_with_contention(n): n threads bump a counter 20,000 times each under one mutex, holding
+// it across a short sleep now and then so they contend (and make futex calls) even on one CPU;
+// returns the total.
+struct contended_counter {
+  pthread_mutex_t mutex;
+  long value;
+};
+
+static inline void* contended_counter_bump(void* arg) {
+  struct contended_counter* c = (struct contended_counter*)arg;
+  for (int i = 0; i < 20000; ++i) {
+    pthread_mutex_lock(&c->mutex);
+    ++c->value;
+    if (i % 5000 == 0) usleep(1000);
+    pthread_mutex_unlock(&c->mutex);
+  }
+  return NULL;
+}
+
+static inline long count_with_contention(int threads) {
+  struct contended_counter c = {PTHREAD_MUTEX_INITIALIZER, 0};
+  pthread_t t[8];
+  for (int i = 0; i < threads && i < 8; ++i) pthread_create(&t[i], NULL, contended_counter_bump, &c);
+  for (int i = 0; i < threads && i < 8; ++i) pthread_join(t[i], NULL);
+  return c.value;
+}
+
 static inline void check(int ok, const char* what) {
   if (!ok) {
     fprintf(stderr, "check failed: %s\n", what);
