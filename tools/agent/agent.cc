@@ -56,6 +56,7 @@
 #include "sync/host_futex.h"
 #include "sync/parking_lot.h"
 #include "sync/sharded_wait.h"
+#include "syscalls/futex_abi.h"
 #include "syscalls/restart.h"
 #include "syscalls/syscall_table.h"
 #include "tools/agent/agent_thread.h"
@@ -224,11 +225,16 @@ FutexCall classify_futex(int op, const long (&args)[6]) noexcept {
   FutexCall c;
   c.slot = futex_op_slot(op);
   c.shared = (op & kPrivateFlag) == 0;
-  const int cmd = op & ~(kPrivateFlag | kClockRealtime);
-  c.wait_type = cmd == 0 || cmd == 9 || cmd == 6 || cmd == 13 || cmd == 11;
-  c.wake_type = cmd == 1 || cmd == 10 || cmd == 3 || cmd == 4 || cmd == 5 || cmd == 12;
-  if (cmd == 1 || cmd == 10 || cmd == 3 || cmd == 4 || cmd == 5) c.wake_addr = args[0];
-  if (cmd == 5) c.wake_addr2 = args[4];
+  namespace abi = syscalls::futex_abi;
+  const int cmd = op & abi::kCmdMask;
+  c.wait_type = cmd == abi::kWait || cmd == abi::kWaitBitset || cmd == abi::kLockPi ||
+                cmd == abi::kLockPi2 || cmd == abi::kWaitRequeuePi;
+  const bool plain_wake = cmd == abi::kWake || cmd == abi::kWakeBitset || cmd == abi::kRequeue ||
+                          cmd == abi::kCmpRequeue || cmd == abi::kWakeOp;
+  c.wake_type = plain_wake || cmd == abi::kCmpRequeuePi;
+  // Plain wakes also reach waiters that slept in the host before the filter (legacy_wake).
+  if (plain_wake) c.wake_addr = args[0];
+  if (cmd == abi::kWakeOp) c.wake_addr2 = args[4];
   return c;
 }
 
