@@ -22,15 +22,19 @@ std::string futex_op_name(int op) {
   const int cmd = op & abi::kCmdMask;
   const bool is_private = (op & abi::kPrivateFlag) != 0;
   const bool realtime = (op & abi::kClockRealtime) != 0;
-  std::string name;
-  if (const std::string_view known = futex_cmd_name(cmd); !known.empty()) {
-    name = known;
-    if (is_private) name += "_PRIVATE";
-  } else {
-    char hex[48];
-    std::snprintf(hex, sizeof hex, "%#x /* FUTEX_??? */", static_cast<unsigned>(cmd));
-    name = is_private ? std::string("FUTEX_PRIVATE_FLAG|") + hex : std::string(hex);
+  const std::string_view known = futex_cmd_name(cmd);
+  // strace's table names FUTEX_CLOCK_REALTIME only with the commands that take it in Linux 4.5's
+  // ABI (WAIT, WAIT_BITSET, WAIT_REQUEUE_PI); any other combination is printed raw.
+  const bool named =
+      !known.empty() && (!realtime || cmd == abi::kWait || cmd == abi::kWaitBitset ||
+                         cmd == abi::kWaitRequeuePi);
+  if (!named) {
+    char raw[48];
+    std::snprintf(raw, sizeof raw, "%#x /* FUTEX_??? */", static_cast<unsigned>(op));
+    return raw;
   }
+  std::string name(known);
+  if (is_private) name += "_PRIVATE";
   if (realtime) name += "|FUTEX_CLOCK_REALTIME";
   return name;
 }

@@ -28,13 +28,13 @@ std::string format_run_summary(const RunStatsPage& stats, const GuestExit& exit)
     if (!used(c)) continue;
     served += load(c.served);
     forwarded += load(c.forwarded);
-    rows += fmt::format("{:<46} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}\n", op_slot_name(i),
+    rows += fmt::format("{:<50} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}\n", op_slot_name(i),
                         load(c.served), load(c.forwarded), load(c.waits), load(c.woken),
                         load(c.timeouts), load(c.eintr));
   }
   std::string out = fmt::format("futexbox run: {} futex calls served, {} forwarded to the host\n",
                                 served, forwarded);
-  out += fmt::format("{:<46} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}\n", "op", "served",
+  out += fmt::format("{:<50} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}\n", "op", "served",
                      "forwarded", "waits", "woken", "timeouts", "eintr");
   out += rows.empty() ? "(no futex calls)\n" : rows;
   out += fmt::format("threads seen: {}, processes: {}", load(stats.threads), load(stats.processes));
