@@ -88,6 +88,10 @@ int main(void) {
   scenario("untimed, SA_RESTART", SA_RESTART, NULL, SIGUSR1, 1);
   scenario("timed, SA_RESTART", SA_RESTART, &five, SIGUSR1, 0);
   scenario("timed, no SA_RESTART", 0, &five, SIGUSR1, 0);
+  scenario("untimed, SA_RESETHAND", SA_RESETHAND, NULL, SIGUSR1, 0);
+  struct sigaction after_reset;
+  sigaction(SIGUSR1, NULL, &after_reset);
+  printf("SA_RESETHAND left SIG_DFL: %d\n", after_reset.sa_handler == SIG_DFL);
   scenario("SIGCONT without handler", 0, NULL, SIGCONT, 1);
   scenario("SIGCONT, timed", 0, &five, SIGCONT, 1);
 
