@@ -48,8 +48,8 @@ struct RunStatsPage {
   static constexpr std::uint64_t kMagic = 0x66787374'61747331ull;  // "fxstats1"
   std::uint64_t magic = kMagic;
   std::uint64_t size = sizeof(RunStatsPage);
-  std::atomic<std::uint64_t> processes{0};   // agents that started, plus fork children
-  std::atomic<std::uint64_t> threads{0};     // threads that made at least one trapped call
+  std::atomic<std::uint64_t> processes{0};   // agents that started, plus fork children that trapped
+  std::atomic<std::uint64_t> threads{0};     // threads that had at least one call served
   std::atomic<std::uint64_t> exec_refused{0};
   OpCounters ops[kOpSlots];
 
