@@ -1,14 +1,13 @@
 #include "sync/host_futex.h"
 
 #include <linux/futex.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
-
 #include <cerrno>
+#include <cstring>
 
 // Section boundaries emitted by the linker for sections whose names are C identifiers.
 extern "C" char __start_futexbox_syscall[];  // NOLINT(bugprone-reserved-identifier)

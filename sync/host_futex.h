@@ -1,10 +1,12 @@
-// The host's futex syscall, issued from one known code range.
+// The host's syscalls, issued from one known code range (the gadget).
 //
-// Every futex syscall futexbox itself makes (the thread parker, the word lock) goes through
-// host_syscall6, which the linker places in its own section `futexbox_syscall`. The in-process
-// agent's seccomp filter traps the guest's futex calls but lets calls whose instruction pointer
-// lies in [syscall_gadget_begin(), syscall_gadget_end()) through: that is how futexbox's own
-// parking stays a real host futex while the guest's are served by futexbox.
+// Every syscall futexbox itself makes (the thread parker's futex, the word lock, the agent's raw
+// calls) goes through host_syscall6, whose `syscall` instruction the linker places in its own
+// section `futexbox_syscall`. The in-process agent's seccomp filter traps the guest's futex calls
+// but lets calls whose instruction pointer lies in [syscall_gadget_begin(), syscall_gadget_end())
+// through: that is how futexbox's own parking stays a real host futex while the guest's are
+// served by futexbox. The agent moves the gadget to a fixed address (relocate_syscall_gadget);
+// until then, or without the agent, the section is used where it was loaded.
 #pragma once
 
 #include <time.h>
