@@ -1,4 +1,6 @@
-// Kernel: the emulated kernel instance. Owns processes, tasks and the futex table.
+// Kernel: the emulated kernel instance. Owns processes, tasks, the futex table, the signal manager
+// and the eventfd wait table. A process lives from create_process() to the removal of its last
+// task, which takes its signal state and its descriptors (and so its pipe ends) with it.
 #pragma once
 
 #include <sys/types.h>
@@ -7,8 +9,10 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "kernel/eventfd.h"
 #include "kernel/futex_table.h"
 #include "kernel/guest_memory.h"
+#include "kernel/signal_manager.h"
 #include "kernel/task.h"
 #include "kernel/thread_exit.h"
 
@@ -23,9 +27,11 @@ class Kernel {
   // A new thread group over `memory`, with its first task (tid == pid). With `tid` 0 the kernel
   // picks the id; an embedder may instead name tasks after the host threads that run them (the
   // in-process agent does, so TIDs in futex words mean the same to the guest and to futexbox).
-  Task& create_process(std::shared_ptr<GuestMemory> memory, pid_t tid = 0);
-  // A new thread in `process` (tid as above).
-  Task& create_thread(Process& process, pid_t tid = 0);
+  // `uid` is the real user id its signals carry.
+  Task& create_process(std::shared_ptr<GuestMemory> memory, pid_t tid = 0, std::uint32_t uid = 0);
+  // A new thread in `process` (tid as above), starting with signal mask `mask` (Linux: its
+  // creator's).
+  Task& create_thread(Process& process, pid_t tid = 0, signal_abi::SigSet mask = 0);
   // The task with thread id `tid`, or null.
   Task* find_task(pid_t tid);
   // The thread-exit hook: robust-list walk, then clear_child_tid (kernel/thread_exit.h), then the
@@ -44,11 +50,17 @@ class Kernel {
   void set_host_task_oracle(bool (*exists)(pid_t tid)) noexcept { host_task_oracle_ = exists; }
   // Live tasks of the process with id `pid`.
   std::size_t task_count(pid_t pid);
+  // Live processes (for leak checks).
+  std::size_t process_count();
 
   FutexTable& futexes() noexcept { return futexes_; }
+  SignalManager& signals() noexcept { return signals_; }
+  EventFdWaits& eventfd_waits() noexcept { return eventfd_waits_; }
 
  private:
   FutexTable futexes_;
+  SignalManager signals_;
+  EventFdWaits eventfd_waits_;
   bool (*host_task_oracle_)(pid_t) = nullptr;
   std::mutex mutex_;
   pid_t next_tid_ = 1000;  // guarded by mutex_

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernel/fd_table.h"
 #include "kernel/futex_key.h"
 #include "kernel/guest_memory.h"
 #include "sync/deadline.h"
@@ -18,17 +19,23 @@ namespace futexbox::kernel {
 
 class Process {
  public:
-  Process(pid_t pid, std::shared_ptr<GuestMemory> memory)
-      : pid_(pid), memory_(std::move(memory)) {}
+  Process(pid_t pid, std::shared_ptr<GuestMemory> memory, std::uint32_t uid = 0)
+      : pid_(pid), uid_(uid), memory_(std::move(memory)) {}
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  // The real user id signals carry as si_uid.
+  [[nodiscard]] std::uint32_t uid() const noexcept { return uid_; }
   [[nodiscard]] GuestMemory& memory() const noexcept { return *memory_; }
+  // The descriptor table (pipes and eventfds); closed when the process goes away.
+  FdTable& files() noexcept { return files_; }
 
  private:
   pid_t pid_;
+  std::uint32_t uid_;
   std::shared_ptr<GuestMemory> memory_;
+  FdTable files_;
 };
 
 // Saved by an interrupted timed FUTEX_WAIT so restart_syscall(2) can resume it with the same
@@ -39,6 +46,15 @@ struct FutexRestartBlock {
   std::uint32_t val = 0;
   std::uint32_t bitset = 0;
   bool shared = false;
+  sync::Deadline deadline;
+};
+
+// Saved by an interrupted poll(2) with a timeout: restart_syscall(2) polls again until the same
+// deadline (Linux's restart_block.poll).
+struct PollRestartBlock {
+  bool armed = false;
+  GuestAddr fds = 0;
+  std::uint32_t nfds = 0;
   sync::Deadline deadline;
 };
 
@@ -81,6 +97,7 @@ class Task {
   GuestAddr clear_child_tid = 0;
 
   FutexRestartBlock futex_restart;
+  PollRestartBlock poll_restart;
 
   // Whether the task is queued in a futex wait right now ("the wait it is in"). Set only after
   // the task has been queued, so anyone who sees it set and then wakes the key finds the task

@@ -93,6 +93,7 @@ ErrorOr<std::int64_t> wait_with_restart(Task& task, Kernel& kernel, GuestAddr ua
   const ErrorOr<std::int64_t> r = kernel.futexes().wait(task, uaddr, shared, val, bitset, deadline);
   if (!r && r.error() == Errno::kERESTARTSYS && !deadline.is_never()) {
     task.futex_restart = kernel::FutexRestartBlock{true, uaddr, val, bitset, shared, deadline};
+    task.poll_restart.armed = false;  // one restart block per task, as Linux's
     return Errno::kERESTART_RESTARTBLOCK;
   }
   return r;
@@ -214,6 +215,7 @@ ErrorOr<std::int64_t> sys_futex_requeue(Kernel& kernel, Task& task, const Syscal
 }
 
 ErrorOr<std::int64_t> sys_restart_syscall(Kernel& kernel, Task& task, const SyscallArgs&) {
+  if (task.poll_restart.armed) return restart_poll(kernel, task);
   kernel::FutexRestartBlock block = task.futex_restart;
   if (!block.armed) return Errno::kEINTR;  // do_no_restart_syscall
   task.futex_restart.armed = false;

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <optional>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -38,9 +40,47 @@ namespace {
 
 constexpr std::size_t kPage = 4096;
 
-// ---------------------------------------------------------------- host kernel
+std::string thread_state(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return "";
+  return line.substr(paren + 2, 1);
+}
 
-void note_signal(int) {}
+// The recording handler's log: fixed, lock-free, async-signal-safe.
+constexpr std::size_t kLogSize = 1 << 16;
+Delivered g_log[kLogSize];
+std::atomic<std::size_t> g_log_next{0};
+std::atomic<std::size_t> g_log_ready{0};
+
+void log_delivery(const Delivered& d) {
+  const std::size_t i = g_log_next.fetch_add(1);
+  if (i < kLogSize) g_log[i] = d;
+  g_log_ready.fetch_add(1);
+}
+
+std::vector<Delivered> drain_log() {
+  // Everyone who took a slot has filled it.
+  while (g_log_ready.load() != g_log_next.load()) std::this_thread::yield();
+  const std::size_t n = std::min(g_log_next.load(), kLogSize);
+  std::vector<Delivered> out(g_log, g_log + n);
+  g_log_next = 0;
+  g_log_ready = 0;
+  return out;
+}
+
+// The host's recording handler (SA_SIGINFO).
+void record_signal(int sig, siginfo_t* info, void*) {
+  const int saved = errno;
+  log_delivery(Delivered{sig, info->si_code, info->si_pid, info->si_uid,
+                         reinterpret_cast<std::uint64_t>(info->si_value.sival_ptr),
+                         static_cast<pid_t>(::syscall(SYS_gettid))});
+  errno = saved;
+}
+
+// ---------------------------------------------------------------- host kernel
 
 class HostThread final : public GuestThread {
  public:
@@ -55,22 +95,17 @@ class HostThread final : public GuestThread {
   ~HostThread() override {
     if (thread_.joinable()) thread_.join();
   }
+  [[nodiscard]] pid_t tid() const override { return tid_.load(); }
   [[nodiscard]] bool blocked_in_futex() const override {
     // Asleep (S) in one of the kernel's futex waits.
-    std::ifstream stat("/proc/self/task/" + std::to_string(tid_.load()) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto paren = line.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'S') {
-      return false;
-    }
+    if (thread_state(tid_.load()) != "S") return false;
     std::ifstream wchan("/proc/self/task/" + std::to_string(tid_.load()) + "/wchan");
     std::string where;
     std::getline(wchan, where);
     // futex_wait_queue / futex_do_wait for plain waits, rt_mutex_schedule for PI locks.
     return where.find("futex") != std::string::npos || where.find("rt_mutex") != std::string::npos;
   }
-  void interrupt() override { pthread_kill(handle_, SIGUSR1); }
+  void interrupt() override { pthread_kill(handle_, Backend::kInterruptSignal); }
   void join() override { thread_.join(); }
 
  private:
@@ -128,17 +163,42 @@ class HostMappings {
   std::size_t bump_left_ = 0;
 };
 
+// The kernel's struct sigaction, for saving and restoring every action with raw syscalls.
+struct KernelSigaction {
+  std::uint64_t handler, flags, restorer, mask;
+};
+bool touchable(int sig) { return sig != SIGKILL && sig != SIGSTOP && sig != 32 && sig != 33; }
+
 class HostBackend final : public Backend {
  public:
   HostBackend() {
+    // Tests change actions and masks of this process: all of it is put back at the end.
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (touchable(sig)) ::syscall(SYS_rt_sigaction, sig, nullptr, &saved_[sig - 1], 8);
+    }
+    pthread_sigmask(SIG_SETMASK, nullptr, &saved_mask_);
     // SIGUSR1 has a handler without SA_RESTART: what GuestThread::interrupt() promises.
     struct sigaction sa {};
-    sa.sa_handler = &note_signal;
+    sa.sa_sigaction = &record_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(SIGUSR1, &sa, nullptr);
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(kInterruptSignal, &sa, nullptr);
+    drain_log();
+  }
+  ~HostBackend() override {
+    // Ignoring a signal discards its pending instances, which must not fire on restore.
+    const KernelSigaction ignore{reinterpret_cast<std::uint64_t>(SIG_IGN), 0, 0, 0};
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (!touchable(sig)) continue;
+      ::syscall(SYS_rt_sigaction, sig, &ignore, nullptr, 8);
+      ::syscall(SYS_rt_sigaction, sig, &saved_[sig - 1], nullptr, 8);
+    }
+    pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
+    drain_log();
   }
   [[nodiscard]] std::string name() const override { return "Host"; }
+  Addr recording_handler() override { return reinterpret_cast<Addr>(&record_signal); }
+  std::vector<Delivered> take_deliveries() override { return drain_log(); }
 
   Addr alloc(std::size_t bytes) override { return pages_.alloc(bytes); }
   Addr readonly_page() override { return pages_.page(PROT_READ); }
@@ -163,6 +223,8 @@ class HostBackend final : public Backend {
 
  private:
   HostMappings pages_;
+  KernelSigaction saved_[64] = {};
+  sigset_t saved_mask_{};
 };
 
 // ---------------------------------------------------------------- emulated kernel
@@ -174,6 +236,33 @@ kernel::Kernel* g_exit_kernel = nullptr;  // set by the EmulatedBackend that own
 void exit_current_task() {
   syscalls::dispatch(*g_exit_kernel, *t_task, syscalls::SyscallArgs{60, {}});
   t_task = nullptr;
+}
+
+// The embedder's signal delivery, as Linux's exit to user mode does it: while a signal is
+// deliverable, take it; a handler's frame is set up, and signals deliverable under the handler's
+// mask nest on top of it (so they run first); each handler "runs" (is logged) and returns
+// (rt_sigreturn restores its saved mask), after which newly unblocked signals are delivered.
+// Returns the first delivery, whose action decides the interrupted syscall's restart.
+std::optional<kernel::SignalDelivery> run_signal_handlers(kernel::Kernel& kernel,
+                                                          kernel::Task& task) {
+  std::optional<kernel::SignalDelivery> first;
+  while (std::optional<kernel::SignalDelivery> d = kernel.signals().next_delivery(task)) {
+    if (!first) first = d;
+    if (!d->runs_handler()) {
+      // Default actions: a test never lets one terminate the process (the host would die too).
+      if (d->action == kernel::SignalDelivery::Action::kTerminate ||
+          d->action == kernel::SignalDelivery::Action::kCoreDump) {
+        std::fprintf(stderr, "emulated guest killed by signal %d\n", d->signo);
+        std::abort();
+      }
+      continue;
+    }
+    run_signal_handlers(kernel, task);
+    log_delivery(Delivered{d->signo, d->info.code, d->info.pid, d->info.uid, d->info.value,
+                           task.tid()});
+    kernel.signals().restore_mask(task, d->restore_mask);
+  }
+  return first;
 }
 
 pid_t host_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
@@ -198,8 +287,15 @@ class EmulatedThread final : public GuestThread {
   ~EmulatedThread() override {
     if (thread_.joinable()) thread_.join();
   }
+  [[nodiscard]] pid_t tid() const override { return task_->tid(); }
   [[nodiscard]] bool blocked_in_futex() const override { return task_->in_futex_wait(); }
-  void interrupt() override { task_->interrupt(); }
+  void interrupt() override {
+    kernel::Kernel& kernel = *g_exit_kernel;
+    kernel::Task* sender = t_task;
+    if (sender == nullptr) return;
+    (void)kernel.signals().tgkill(*sender, task_->process().pid(), task_->tid(),
+                                  Backend::kInterruptSignal);
+  }
   void join() override { thread_.join(); }
 
  private:
@@ -228,10 +324,17 @@ class EmulatedBackend final : public Backend {
       memory_ = flat;
     }
     g_exit_kernel = &kernel_;
-    main_task_ = &kernel_.create_process(memory_, host_tid());
+    main_task_ = &kernel_.create_process(memory_, host_tid(), static_cast<std::uint32_t>(getuid()));
     t_task = main_task_;
     main_task_->attach_to_current_thread();
+    kernel::signal_abi::SigAction usr1;
+    usr1.handler = recording_handler();
+    usr1.flags = kernel::signal_abi::kSaSigInfo | kernel::signal_abi::kSaRestorer;
+    (void)kernel_.signals().set_action(*main_task_, kInterruptSignal, &usr1, nullptr);
+    drain_log();
   }
+  Addr recording_handler() override { return reinterpret_cast<Addr>(&record_signal); }
+  std::vector<Delivered> take_deliveries() override { return drain_log(); }
   [[nodiscard]] std::string name() const override {
     return on_host_memory_ ? "EmulatedOnHostMemory" : "Emulated";
   }
@@ -257,14 +360,17 @@ class EmulatedBackend final : public Backend {
                        std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
     kernel::Task& task = *t_task;
     syscalls::SyscallArgs args{nr, {a0, a1, a2, a3, a4, a5}};
+    // A signal that arrived while the thread ran its own code is handled before the call, as the
+    // host would have run the handler at once.
+    run_signal_handlers(kernel_, task);
     for (;;) {
       const std::int64_t rax = syscalls::dispatch(kernel_, task, args);
-      // The embedder's part: an interruption here stands for a signal whose handler has no
-      // SA_RESTART (GuestThread::interrupt's contract), delivered on the way out.
-      if (!task.interrupt_pending()) return rax;
-      task.clear_interrupt();
+      // The embedder's part on the way out: deliver, and let the first signal's action decide
+      // whether an interrupted call returns EINTR or restarts (syscalls/restart.h).
+      const std::optional<kernel::SignalDelivery> first = run_signal_handlers(kernel_, task);
       const syscalls::RestartDecision d =
-          syscalls::apply_restart_rules(rax, /*handler=*/true, /*sa_restart=*/false);
+          first ? syscalls::apply_restart_rules(rax, first->runs_handler(), first->sa_restart())
+                : syscalls::apply_restart_rules(rax, /*handler=*/false, /*sa_restart=*/false);
       if (d.action == syscalls::RestartAction::kReturn) return d.rax;
       if (d.action == syscalls::RestartAction::kRestartSyscall) args = syscalls::SyscallArgs{219, {}};
     }
@@ -300,6 +406,8 @@ class EmulatedBackend final : public Backend {
 };
 
 }  // namespace
+
+bool GuestThread::sleeping() const { return thread_state(tid()) == "S"; }
 
 std::unique_ptr<Backend> make_host_backend() { return std::make_unique<HostBackend>(); }
 std::unique_ptr<Backend> make_emulated_backend() { return std::make_unique<EmulatedBackend>(false); }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace futexbox::conformance {
 
@@ -21,9 +22,25 @@ class GuestThread {
   virtual ~GuestThread() = default;
   // Whether the thread is asleep in a futex wait right now.
   [[nodiscard]] virtual bool blocked_in_futex() const = 0;
+  // Whether the thread is asleep at all (in a pipe, eventfd, poll or signal wait, say): the host
+  // thread's state is S. On the emulated backends a wait parks the host thread, so the same test.
+  [[nodiscard]] bool sleeping() const;
   // Delivers a signal that has a handler without SA_RESTART: an interrupted wait returns EINTR.
   virtual void interrupt() = 0;
+  // The thread's id (as gettid(2) gives it on this backend).
+  [[nodiscard]] virtual pid_t tid() const = 0;
   virtual void join() = 0;
+};
+
+// A signal handler invocation, as the backend's recording handler saw it.
+struct Delivered {
+  int signo = 0;
+  int code = 0;
+  pid_t pid = 0;
+  std::uint32_t uid = 0;
+  std::uint64_t value = 0;  // si_value
+  pid_t tid = 0;            // the thread it ran on
+  friend bool operator==(const Delivered&, const Delivered&) = default;
 };
 
 class Backend {
@@ -55,6 +72,14 @@ class Backend {
   // Makes the host thread `tid` (running elsewhere) known as a live thread of the guest, so a PI
   // word can name it as owner on both backends (a no-op on the host).
   virtual void adopt_thread(pid_t tid) = 0;
+
+  // An address for sa_handler whose handler records each invocation (with SA_SIGINFO) in the log
+  // take_deliveries() empties. On the host it is a real function; the emulated backend records
+  // what SignalManager::next_delivery hands it, running nested handlers first as Linux does.
+  virtual Addr recording_handler() = 0;
+  virtual std::vector<Delivered> take_deliveries() = 0;
+  // SIGUSR1, with the recording handler and no SA_RESTART, is what GuestThread::interrupt sends.
+  static constexpr int kInterruptSignal = 10;
 
   // Convenience wrappers.
   std::int64_t futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,
