@@ -653,10 +653,7 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
         self->altstack = StackT{0, kSsDisable, 0, 0};
       }
     }
-    if ((action.flags & kSaResetHand) != 0) {
-      action.handler = kSigDfl;
-      action.flags &= ~kSaSigInfo;
-    }
+    if ((action.flags & kSaResetHand) != 0) action.handler = kSigDfl;  // flags stay, as Linux's
     State::recalc(*self);
     return d;
   }

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -149,6 +150,9 @@ class HostMappings {
   static void write(Addr addr, const void* data, std::size_t size) {
     std::memcpy(reinterpret_cast<void*>(addr), data, size);
   }
+  static void read(Addr addr, void* data, std::size_t size) {
+    std::memcpy(data, reinterpret_cast<const void*>(addr), size);
+  }
 
  private:
   void* map_pages(std::size_t size, int prot) {
@@ -183,8 +187,12 @@ class HostBackend final : public Backend {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO;
     sigaction(kInterruptSignal, &sa, nullptr);
+    KernelSigaction installed{};
+    ::syscall(SYS_rt_sigaction, kInterruptSignal, nullptr, &installed, 8);
+    restorer_ = installed.restorer;
     drain_log();
   }
+  Addr signal_restorer() override { return restorer_; }
   ~HostBackend() override {
     // Ignoring a signal discards its pending instances, which must not fire on restore.
     const KernelSigaction ignore{reinterpret_cast<std::uint64_t>(SIG_IGN), 0, 0, 0};
@@ -194,6 +202,7 @@ class HostBackend final : public Backend {
       ::syscall(SYS_rt_sigaction, sig, &saved_[sig - 1], nullptr, 8);
     }
     pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
+    if (limit_changed_) setrlimit(RLIMIT_SIGPENDING, &saved_limit_);
     drain_log();
   }
   [[nodiscard]] std::string name() const override { return "Host"; }
@@ -207,6 +216,24 @@ class HostBackend final : public Backend {
   void store(Addr addr, std::uint32_t value) override { HostMappings::store(addr, value); }
   void write(Addr addr, const void* data, std::size_t size) override {
     HostMappings::write(addr, data, size);
+  }
+  void read(Addr addr, void* data, std::size_t size) override {
+    HostMappings::read(addr, data, size);
+  }
+  std::size_t queued_signals_of_user() override {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigQ:", 0) == 0) return std::stoul(line.substr(5));
+    }
+    return 0;
+  }
+  void set_signal_queue_limit(std::size_t limit) override {
+    if (!limit_changed_) getrlimit(RLIMIT_SIGPENDING, &saved_limit_);
+    limit_changed_ = true;
+    rlimit r = saved_limit_;
+    r.rlim_cur = limit;
+    setrlimit(RLIMIT_SIGPENDING, &r);
   }
   std::int64_t syscall(std::uint64_t nr, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
                        std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
@@ -225,6 +252,9 @@ class HostBackend final : public Backend {
   HostMappings pages_;
   KernelSigaction saved_[64] = {};
   sigset_t saved_mask_{};
+  Addr restorer_ = 0;
+  bool limit_changed_ = false;
+  rlimit saved_limit_{};
 };
 
 // ---------------------------------------------------------------- emulated kernel
@@ -273,8 +303,10 @@ class EmulatedThread final : public GuestThread {
  public:
   EmulatedThread(kernel::Kernel& kernel, kernel::Process& process, std::function<void()> body) {
     std::atomic<kernel::Task*> started{nullptr};
-    thread_ = std::thread([&kernel, &process, &started, body = std::move(body)] {
-      kernel::Task& task = kernel.create_thread(process, host_tid());
+    // A new thread starts with its creator's signal mask.
+    const kernel::signal_abi::SigSet mask = t_task != nullptr ? kernel.signals().mask(*t_task) : 0;
+    thread_ = std::thread([&kernel, &process, &started, mask, body = std::move(body)] {
+      kernel::Task& task = kernel.create_thread(process, host_tid(), mask);
       t_task = &task;
       task.attach_to_current_thread();
       started = &task;
@@ -334,6 +366,7 @@ class EmulatedBackend final : public Backend {
     drain_log();
   }
   Addr recording_handler() override { return reinterpret_cast<Addr>(&record_signal); }
+  Addr signal_restorer() override { return 0x401000; }  // never jumped to
   std::vector<Delivered> take_deliveries() override { return drain_log(); }
   [[nodiscard]] std::string name() const override {
     return on_host_memory_ ? "EmulatedOnHostMemory" : "Emulated";
@@ -356,6 +389,13 @@ class EmulatedBackend final : public Backend {
   void write(Addr addr, const void* data, std::size_t size) override {
     if (!memory_->copy_out(addr, data, size)) std::abort();
   }
+  void read(Addr addr, void* data, std::size_t size) override {
+    if (!memory_->copy_in(addr, data, size)) std::abort();
+  }
+  void set_signal_queue_limit(std::size_t limit) override {
+    kernel_.signals().set_queue_limit(limit);
+  }
+  std::size_t queued_signals_of_user() override { return kernel_.signals().queued_count(); }
   std::int64_t syscall(std::uint64_t nr, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
                        std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) override {
     kernel::Task& task = *t_task;
@@ -380,8 +420,9 @@ class EmulatedBackend final : public Backend {
   }
   void spawn_detached(std::function<void()> body) override {
     detached_.fetch_add(1);
-    std::thread([this, body = std::move(body)] {
-      kernel::Task& task = kernel_.create_thread(main_task_->process(), host_tid());
+    const kernel::signal_abi::SigSet mask = t_task != nullptr ? kernel_.signals().mask(*t_task) : 0;
+    std::thread([this, mask, body = std::move(body)] {
+      kernel::Task& task = kernel_.create_thread(main_task_->process(), host_tid(), mask);
       t_task = &task;
       task.attach_to_current_thread();
       body();

@@ -57,6 +57,19 @@ class Backend {
   virtual std::uint32_t load(Addr addr) = 0;
   virtual void store(Addr addr, std::uint32_t value) = 0;
   virtual void write(Addr addr, const void* data, std::size_t size) = 0;
+  virtual void read(Addr addr, void* data, std::size_t size) = 0;
+  template <class T>
+  T read_as(Addr addr) {
+    T value{};
+    read(addr, &value, sizeof(T));
+    return value;
+  }
+  template <class T>
+  Addr put(const T& value) {
+    const Addr a = alloc(sizeof(T));
+    write(a, &value, sizeof(T));
+    return a;
+  }
 
   // A raw syscall from the calling thread (which must be the test's main thread or a thread from
   // spawn()): the value, or -errno.
@@ -77,9 +90,17 @@ class Backend {
   // take_deliveries() empties. On the host it is a real function; the emulated backend records
   // what SignalManager::next_delivery hands it, running nested handlers first as Linux does.
   virtual Addr recording_handler() = 0;
+  // The sa_restorer to pass with SA_RESTORER (x86-64 needs one to deliver: the host's is libc's).
+  virtual Addr signal_restorer() = 0;
   virtual std::vector<Delivered> take_deliveries() = 0;
   // SIGUSR1, with the recording handler and no SA_RESTART, is what GuestThread::interrupt sends.
   static constexpr int kInterruptSignal = 10;
+  // The limit on queued signals with their siginfo: RLIMIT_SIGPENDING on the host (restored at
+  // the end; it counts every pending signal of this user), the SignalManager's queue limit here.
+  virtual void set_signal_queue_limit(std::size_t limit) = 0;
+  // Signals queued (with their siginfo) for this user right now: /proc/self/status's SigQ on the
+  // host, the SignalManager's count here.
+  virtual std::size_t queued_signals_of_user() = 0;
 
   // Convenience wrappers.
   std::int64_t futex(Addr uaddr, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,
