@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/futex.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "tests/conformance/backend.h"
+#include "tests/conformance/backend_kind.h"
 #include "tests/conformance/syscall_matchers.h"
 #include "tests/util/test_util.h"
 
@@ -53,22 +55,12 @@ struct KStack {
   std::uint64_t size = 0;
 };
 
-enum class Kind { kHost, kEmulated, kEmulatedOnHostMemory };
+using Kind = BackendKind;
 
 class SignalTest : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
-    switch (GetParam()) {
-      case Kind::kHost:
-        b_ = make_host_backend();
-        break;
-      case Kind::kEmulated:
-        b_ = make_emulated_backend();
-        break;
-      case Kind::kEmulatedOnHostMemory:
-        b_ = make_emulated_host_memory_backend();
-        break;
-    }
+    b_ = make_backend(GetParam());
     pid_ = static_cast<pid_t>(b_->syscall(SYS_getpid));
     tid_ = static_cast<pid_t>(b_->syscall(SYS_gettid));
   }
@@ -565,15 +557,7 @@ TEST_P(SignalTest, SigaltstackSetsQueriesAndDisables) {
   EXPECT_EQ(seen[3].sp, 0u);
 }
 
-std::string kind_name(const ::testing::TestParamInfo<Kind>& p) {
-  static constexpr const char* kNames[] = {"Host", "Emulated", "EmulatedOnHostMemory"};
-  return kNames[static_cast<int>(p.param)];
-}
-
-INSTANTIATE_TEST_SUITE_P(All, SignalTest,
-                         ::testing::Values(Kind::kHost, Kind::kEmulated,
-                                           Kind::kEmulatedOnHostMemory),
-                         kind_name);
+INSTANTIATE_TEST_SUITE_P(All, SignalTest, all_backend_kinds(), backend_kind_name);
 
 }  // namespace
 }  // namespace futexbox::conformance
