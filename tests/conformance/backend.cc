@@ -341,7 +341,7 @@ class EmulatedThread final : public GuestThread {
 class EmulatedBackend final : public Backend {
  public:
   static constexpr Addr kHeap = 0x10000000;
-  static constexpr std::size_t kHeapSize = 64 * kPage;
+  static constexpr std::size_t kHeapSize = 4096 * kPage;  // 16 MiB: room for the stress tests
   static constexpr Addr kReadOnly = 0x20000000;
   static constexpr Addr kUnmapped = 0x30000000;
 
