@@ -1,5 +1,5 @@
-// Kernel: the emulated kernel instance. Owns processes, tasks, the futex table, the signal manager
-// and the eventfd wait table. A process lives from create_process() to the removal of its last
+// Kernel: the emulated kernel instance. Owns processes, tasks, the futex table, the signal and pipe
+// managers and the eventfd wait table. A process lives from create_process() to the removal of its last
 // task, which takes its signal state and its descriptors (and so its pipe ends) with it.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include "kernel/eventfd.h"
 #include "kernel/futex_table.h"
 #include "kernel/guest_memory.h"
+#include "kernel/pipe.h"
 #include "kernel/signal_manager.h"
 #include "kernel/task.h"
 #include "kernel/thread_exit.h"
@@ -55,11 +56,14 @@ class Kernel {
 
   FutexTable& futexes() noexcept { return futexes_; }
   SignalManager& signals() noexcept { return signals_; }
+  PipeManager& pipes() noexcept { return pipes_; }
   EventFdWaits& eventfd_waits() noexcept { return eventfd_waits_; }
 
  private:
+  // Declared before the processes: their descriptors' files refer to these.
   FutexTable futexes_;
   SignalManager signals_;
+  PipeManager pipes_;
   EventFdWaits eventfd_waits_;
   bool (*host_task_oracle_)(pid_t) = nullptr;
   std::mutex mutex_;

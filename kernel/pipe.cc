@@ -10,7 +10,12 @@ namespace futexbox::kernel {
 
 using namespace file_abi;  // NOLINT: the ABI's names are this file's vocabulary
 
-Pipe::Pipe() : pages_(kDefaultSlots * kPageSize), slots_(kDefaultSlots) {}
+Pipe::Pipe(PipeManager& manager)
+    : manager_(manager), pages_(kDefaultSlots * kPageSize), slots_(kDefaultSlots) {
+  manager_.live_.fetch_add(1, std::memory_order_relaxed);
+}
+
+Pipe::~Pipe() { manager_.live_.fetch_sub(1, std::memory_order_release); }
 
 void Pipe::notify_readers() noexcept {
   read_wait_.notify_all();
@@ -238,8 +243,8 @@ ErrorOr<std::int64_t> PipeEnd::ioctl(Task& task, std::uint32_t cmd, GuestAddr ar
   return 0;
 }
 
-PipeFiles make_pipe(std::uint32_t flags) {
-  auto pipe = std::make_shared<Pipe>();
+PipeFiles PipeManager::create(std::uint32_t flags) {
+  auto pipe = std::make_shared<Pipe>(*this);
   PipeFiles files;
   files.read_end = std::make_shared<PipeEnd>(pipe, false, kReadOnly | (flags & kNonblock));
   files.write_end =

@@ -30,13 +30,16 @@
 
 namespace futexbox::kernel {
 
+class PipeManager;
+
 class Pipe {
  public:
   static constexpr std::size_t kPageSize = 4096;
   static constexpr std::size_t kDefaultSlots = 16;
   static constexpr std::size_t kPipeBuf = 4096;  // PIPE_BUF
 
-  Pipe();
+  explicit Pipe(PipeManager& manager);
+  ~Pipe();
   Pipe(const Pipe&) = delete;
   Pipe& operator=(const Pipe&) = delete;
 
@@ -83,6 +86,7 @@ class Pipe {
   void notify_readers() noexcept;
   void notify_writers() noexcept;
 
+  PipeManager& manager_;
   std::mutex mutex_;
   // Guarded by mutex_:
   std::vector<std::byte> pages_;
@@ -121,8 +125,22 @@ struct PipeFiles {
   std::shared_ptr<File> read_end;
   std::shared_ptr<File> write_end;
 };
-// pipe2(2)'s objects: `flags` may hold O_NONBLOCK (both ends) and O_DIRECT (the write end: packet
-// mode).
-PipeFiles make_pipe(std::uint32_t flags);
+
+// PipeManager: creates pipes and knows how many are alive. Each pipe is its own key: its state
+// lives in the Pipe, which the two ends' descriptions share and which goes away with the last of
+// them; there is no table of pipes to keep (or to leak from).
+class PipeManager {
+ public:
+  // pipe2(2)'s objects: `flags` may hold O_NONBLOCK (both ends) and O_DIRECT (the write end:
+  // packet mode).
+  PipeFiles create(std::uint32_t flags);
+  [[nodiscard]] std::size_t live_count() const noexcept {
+    return live_.load(std::memory_order_acquire);
+  }
+
+ private:
+  friend class Pipe;
+  std::atomic<std::size_t> live_{0};
+};
 
 }  // namespace futexbox::kernel

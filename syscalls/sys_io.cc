@@ -132,10 +132,10 @@ ErrorOr<std::int64_t> sys_writev(Kernel& kernel, Task& task, const SyscallArgs& 
   return vectored(kernel, task, args, true);
 }
 
-ErrorOr<std::int64_t> sys_pipe2(Kernel&, Task& task, const SyscallArgs& args) {
+ErrorOr<std::int64_t> sys_pipe2(Kernel& kernel, Task& task, const SyscallArgs& args) {
   const std::uint32_t flags = args.nr == 22 ? 0 : args.u32(1);  // pipe(2) is pipe2(fds, 0)
   if ((flags & ~(fa::kCloexec | fa::kNonblock | fa::kDirect)) != 0) return Errno::kEINVAL;
-  kernel::PipeFiles files = kernel::make_pipe(flags);
+  kernel::PipeFiles files = kernel.pipes().create(flags);
   kernel::FdTable& table = task.process().files();
   const auto [rfd, wfd] = FUTEXBOX_TRY(table.install_pair(
       std::move(files.read_end), std::move(files.write_end), (flags & fa::kCloexec) != 0));

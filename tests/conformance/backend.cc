@@ -315,11 +315,13 @@ class EmulatedThread final : public GuestThread {
     });
     while (started.load() == nullptr) std::this_thread::yield();
     task_ = started.load();
+    tid_ = task_->tid();
   }
   ~EmulatedThread() override {
     if (thread_.joinable()) thread_.join();
   }
-  [[nodiscard]] pid_t tid() const override { return task_->tid(); }
+  // Kept: the task is gone once the thread has exited.
+  [[nodiscard]] pid_t tid() const override { return tid_; }
   [[nodiscard]] bool blocked_in_futex() const override { return task_->in_futex_wait(); }
   void interrupt() override {
     kernel::Kernel& kernel = *g_exit_kernel;
@@ -332,6 +334,7 @@ class EmulatedThread final : public GuestThread {
 
  private:
   kernel::Task* task_ = nullptr;
+  pid_t tid_ = 0;
   std::thread thread_;
 };
 

@@ -448,7 +448,7 @@ TEST_P(SignalTest, SigtimedwaitIsWokenBySignalsForItsThreadAndItsProcess) {
 
 TEST_P(SignalTest, SigtimedwaitInterruptedByAHandledSignalIsEintr) {
   ASSERT_THAT(mask(kSigBlock, bit(kRt0)), SyscallSucceeds());
-  std::int64_t got = 0;
+  std::atomic<std::int64_t> got{0};
   auto t = b_->spawn([&] {
     got = b_->syscall(SYS_rt_sigtimedwait, b_->put(bit(kRt0)), 0, 0, 8);
   });
@@ -492,7 +492,7 @@ TEST_P(SignalTest, SigsuspendRunsTheHandlerWithItsMaskAndRestoresTheOldOne) {
 TEST_P(SignalTest, SaRestartMakesAnInterruptedFutexWaitTransparent) {
   ASSERT_THAT(record(kUsr2, kSaRestart), SyscallSucceeds());
   const Addr word = b_->alloc(4);
-  std::int64_t got = -1;
+  std::atomic<std::int64_t> got{-1};
   auto t = b_->spawn([&] { got = b_->futex(word, FUTEX_WAIT_PRIVATE, 0); });
   ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
   ASSERT_THAT(tgkill(t->tid(), kUsr2), SyscallSucceeds());
@@ -510,7 +510,7 @@ TEST_P(SignalTest, BlockedSignalDoesNotInterruptAWait) {
   ASSERT_THAT(record(kUsr2), SyscallSucceeds());
   ASSERT_THAT(mask(kSigBlock, bit(kUsr2)), SyscallSucceeds());
   const Addr word = b_->alloc(4);
-  std::int64_t got = -1;
+  std::atomic<std::int64_t> got{-1};
   auto t = b_->spawn([&] { got = b_->futex(word, FUTEX_WAIT_PRIVATE, 0, timespec_ms(150)); });
   ASSERT_TRUE(eventually([&] { return t->blocked_in_futex(); }));
   ASSERT_THAT(tgkill(t->tid(), kUsr2), SyscallSucceeds());

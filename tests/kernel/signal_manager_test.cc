@@ -215,12 +215,14 @@ TEST_F(SignalManagerTest, ProcessExitRemovesItsStateExactlyOnce) {
   EXPECT_EQ(kernel_.signals().process_count(), 1u);
   EXPECT_EQ(kernel_.signals().thread_count(), 1u);
   EXPECT_EQ(kernel_.process_count(), 1u);
+  EXPECT_EQ(kernel_.pipes().live_count(), 1u);  // B still holds the read end
   // Signals to the dead process find nobody.
   EXPECT_EQ(sys(b, SYS_kill, pid_a, 0), -ESRCH);
   kernel_.exit_task(b);
   EXPECT_EQ(kernel_.signals().process_count(), 0u);
   EXPECT_EQ(kernel_.signals().thread_count(), 0u);
   EXPECT_EQ(kernel_.process_count(), 0u);
+  EXPECT_EQ(kernel_.pipes().live_count(), 0u);
 }
 
 }  // namespace
