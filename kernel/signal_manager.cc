@@ -39,6 +39,8 @@ struct ThreadSignals {
   std::optional<SigSet> saved_mask;       // rt_sigsuspend / ppoll, restored by delivery
   Pending pending;
   StackT altstack{0, kSsDisable, 0, 0};
+  // A group stop another thread started (Linux's JOBCTL_STOP_PENDING): the stop signal's number.
+  int stop_pending = 0;
 };
 
 struct ProcessSignals {
@@ -155,7 +157,7 @@ struct SignalManager::State {
 
   // recalc_sigpending(): the task's "deliverable signal" flag follows its queues and mask.
   static bool deliverable(const ThreadSignals& t) noexcept {
-    return t.process->group_exit_signal != 0 ||
+    return t.process->group_exit_signal != 0 || t.stop_pending != 0 ||
            ((t.pending.set | t.process->shared.set) & ~t.blocked) != 0;
   }
   static void recalc(ThreadSignals& t) noexcept {
@@ -210,7 +212,15 @@ struct SignalManager::State {
     if (p.group_exit_signal != 0) return {};  // already dying
     // prepare_signal(): stop and continue signals cancel each other's pending instances.
     if ((sig_bit(sig) & kStopSignals) != 0) discard_everywhere(p, sig_bit(kSigCont));
-    if (sig == kSigCont) discard_everywhere(p, kStopSignals);
+    if (sig == kSigCont) {
+      discard_everywhere(p, kStopSignals);
+      for (auto& t : p.threads) {
+        if (t->stop_pending != 0) {
+          t->stop_pending = 0;
+          recalc(*t);
+        }
+      }
+    }
     // sig_ignored(): blocked signals are kept (the action may change before they are unblocked).
     ThreadSignals* checked = target != nullptr ? target : p.threads.front().get();
     const bool blocked = ((checked->blocked | checked->real_blocked) & sig_bit(sig)) != 0;
@@ -600,6 +610,16 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
       d.group_exit = true;
       return d;
     }
+    if (self->stop_pending != 0) {
+      // Another thread took a stop signal: this one stops with the group.
+      SignalDelivery d;
+      d.signo = self->stop_pending;
+      d.info = SigInfo::user(d.signo, kSiUser, 0, 0);
+      d.action = SignalDelivery::Action::kStop;
+      self->stop_pending = 0;
+      State::recalc(*self);
+      return d;
+    }
     SignalDelivery d;
     d.signo = state_->dequeue(*self, ~self->blocked, d.info);
     if (d.signo == 0) {
@@ -620,7 +640,14 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
           d.action = SignalDelivery::Action::kContinue;
           break;
         case DefaultAction::kStop:
+          // A group stop: every other thread is interrupted and stops too (do_signal_stop).
           d.action = SignalDelivery::Action::kStop;
+          for (auto& t : p.threads) {
+            if (t.get() != self.get()) {
+              t->stop_pending = d.signo;
+              State::recalc(*t);
+            }
+          }
           break;
         case DefaultAction::kTerminate:
         case DefaultAction::kCoreDump:

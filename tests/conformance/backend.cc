@@ -305,17 +305,18 @@ class EmulatedThread final : public GuestThread {
     std::atomic<kernel::Task*> started{nullptr};
     // A new thread starts with its creator's signal mask.
     const kernel::signal_abi::SigSet mask = t_task != nullptr ? kernel.signals().mask(*t_task) : 0;
-    thread_ = std::thread([&kernel, &process, &started, mask, body = std::move(body)] {
+    thread_ = std::thread([this, &kernel, &process, &started, mask, body = std::move(body)] {
       kernel::Task& task = kernel.create_thread(process, host_tid(), mask);
       t_task = &task;
       task.attach_to_current_thread();
+      tid_ = task.tid();  // published by the store to `started`
       started = &task;
       body();
       exit_current_task();
     });
+    // The task may be gone by the time this returns (a short body): only its pointer is kept.
     while (started.load() == nullptr) std::this_thread::yield();
     task_ = started.load();
-    tid_ = task_->tid();
   }
   ~EmulatedThread() override {
     if (thread_.joinable()) thread_.join();

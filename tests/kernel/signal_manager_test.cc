@@ -6,7 +6,10 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -14,6 +17,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/pipe.h"
+#include "syscalls/restart.h"
 #include "syscalls/syscall_table.h"
 #include "tests/util/test_util.h"
 
@@ -172,6 +176,112 @@ TEST_F(SignalManagerTest, SigkillEndsEveryBlockedWaitOfTheProcess) {
   kernel_.exit_task(victim);
   kernel_.exit_task(killer);
   EXPECT_EQ(kernel_.process_count(), 0u);
+}
+
+// A timed FUTEX_WAIT stopped by SIGSTOP (no handler runs) is resumed through restart_syscall(2)
+// with its original absolute deadline: the whole call takes the timeout, not timeout + time stopped.
+TEST_F(SignalManagerTest, StoppedTimedFutexWaitResumesWithTheSameDeadline) {
+  auto mem = memory();
+  Task& a = kernel_.create_process(mem);
+  Task& other = kernel_.create_process(memory());
+  ASSERT_TRUE(mem->copy_out(kBase + 16, std::array<std::int64_t, 2>{0, 300'000'000}.data(), 16));
+  std::atomic<std::int64_t> result{1};
+  std::atomic<int> restarts{0};
+  std::chrono::steady_clock::duration took{};
+  std::thread waiter([&] {
+    Task& t = kernel_.create_thread(a.process());
+    t.attach_to_current_thread();
+    const auto start = std::chrono::steady_clock::now();
+    syscalls::SyscallArgs args{SYS_futex, {kBase, FUTEX_WAIT_PRIVATE, 0, kBase + 16, 0, 0}};
+    for (;;) {
+      const std::int64_t rax = syscalls::dispatch(kernel_, t, args);
+      const std::optional<SignalDelivery> d = kernel_.signals().next_delivery(t);
+      const syscalls::RestartDecision r =
+          syscalls::apply_restart_rules(rax, d && d->runs_handler(), d && d->sa_restart());
+      if (r.action == syscalls::RestartAction::kReturn) {
+        result = r.rax;
+        break;
+      }
+      restarts.fetch_add(1);
+      if (r.action == syscalls::RestartAction::kRestartSyscall) args = syscalls::SyscallArgs{219, {}};
+    }
+    took = std::chrono::steady_clock::now() - start;
+    kernel_.exit_task(t);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(sys(other, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigStop), 0);
+  // The main thread takes it (it does not block it and has nothing pending): a group stop, which
+  // interrupts the waiter too. (A real embedder would now stop the threads until SIGCONT.)
+  EXPECT_EQ(next_action(a), Action::kStop);
+  waiter.join();
+  EXPECT_EQ(result.load(), -ETIMEDOUT);
+  EXPECT_EQ(restarts.load(), 1);
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::milliseconds(390));
+  kernel_.exit_task(a);
+  kernel_.exit_task(other);
+}
+
+// A wake and a signal racing for the same waiter: whatever the waiter returns, a wake that
+// reports it woke somebody was consumed by that waiter (it returned 0), never lost to an EINTR.
+TEST_F(SignalManagerTest, AWakeThatRacesASignalWins) {
+  auto mem = memory();
+  Task& a = kernel_.create_process(mem);
+  signal_abi::SigAction handler;
+  handler.handler = 0x401000;
+  handler.flags = signal_abi::kSaSigInfo;
+  ASSERT_TRUE(kernel_.signals().set_action(a, signal_abi::kSigUsr1, &handler, nullptr));
+  int woken_and_returned_zero = 0;
+  int interrupted = 0;
+  for (int round = 0; round < 300; ++round) {
+    ASSERT_TRUE(mem->store_u32(kBase, 0));
+    std::atomic<std::int64_t> result{1};
+    std::atomic<pid_t> tid{0};
+    std::thread waiter([&] {
+      Task& t = kernel_.create_thread(a.process());
+      t.attach_to_current_thread();
+      tid = t.tid();
+      result = sys(t, SYS_futex, kBase, FUTEX_WAIT_PRIVATE, 0);
+      while (kernel_.signals().next_delivery(t)) {
+      }
+      kernel_.exit_task(t);
+    });
+    while (tid.load() == 0) std::this_thread::yield();
+    const FutexKey key{FutexKey::Kind::kPrivate, mem->address_space_id(), kBase};
+    ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 1; }));
+    ASSERT_TRUE(mem->store_u32(kBase, 1));
+    // Signal first, wake first, or both at once from two threads: the waiter may take either.
+    auto signal = [&] {
+      (void)kernel_.signals().tgkill(a, a.process().pid(), tid.load(), signal_abi::kSigUsr1);
+    };
+    std::int64_t woke = 0;
+    if (round % 3 == 0) {
+      signal();
+      // Once the signal has taken the waiter out of the queue, the wake finds nobody.
+      ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 0; }));
+      woke = sys(a, SYS_futex, kBase, FUTEX_WAKE_PRIVATE, 1);
+    } else if (round % 3 == 1) {
+      woke = sys(a, SYS_futex, kBase, FUTEX_WAKE_PRIVATE, 1);
+      signal();
+    } else {
+      std::thread signaller(signal);
+      woke = sys(a, SYS_futex, kBase, FUTEX_WAKE_PRIVATE, 1);
+      signaller.join();
+    }
+    waiter.join();
+    if (woke == 1) {
+      EXPECT_EQ(result.load(), 0) << "round " << round << ": a consumed wake was lost";
+      ++woken_and_returned_zero;
+    } else {
+      EXPECT_EQ(result.load(), -static_cast<std::int64_t>(Errno::kERESTARTSYS)) << round;
+      ++interrupted;
+    }
+  }
+  // How the races went (both outcomes occur; which one wins is timing).
+  RecordProperty("woken", woken_and_returned_zero);
+  RecordProperty("interrupted", interrupted);
+  std::printf("[ race     ] woken %d, interrupted %d\n", woken_and_returned_zero, interrupted);
+  kernel_.exit_task(a);
 }
 
 TEST_F(SignalManagerTest, ProcessExitRemovesItsStateExactlyOnce) {
