@@ -12,6 +12,7 @@
 #include "kernel/poll.h"
 #include "syscalls/futex_abi.h"
 #include "syscalls/handlers.h"
+#include "syscalls/timeout.h"
 
 namespace futexbox::syscalls {
 
@@ -273,13 +274,7 @@ ErrorOr<std::int64_t> sys_ppoll(Kernel& kernel, Task& task, const SyscallArgs& a
   sync::Deadline deadline = sync::Deadline::never();
   std::int64_t timeout_ns = -1;
   if (args.addr(2) != 0) {
-    const futex_abi::Timespec ts = FUTEXBOX_TRY(task.memory().read<futex_abi::Timespec>(args.addr(2)));
-    if (ts.tv_sec < 0 || static_cast<std::uint64_t>(ts.tv_nsec) >= 1'000'000'000ull) {
-      return Errno::kEINVAL;
-    }
-    constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;
-    timeout_ns = ts.tv_sec > kMaxSec ? std::numeric_limits<std::int64_t>::max()
-                                     : ts.tv_sec * 1'000'000'000 + ts.tv_nsec;
+    timeout_ns = FUTEXBOX_TRY(read_relative_timeout_ns(task, args.addr(2)));
     deadline = sync::Deadline::after(std::chrono::nanoseconds(timeout_ns));
   }
   const bool masked = args.addr(3) != 0;

@@ -2,11 +2,10 @@
 // rt_sigqueueinfo, rt_tgsigqueueinfo, rt_sigtimedwait, rt_sigsuspend, sigaltstack, getpid.
 // Decoding and validation in Linux's order (kernel/signal.c), then kernel::SignalManager.
 #include <chrono>
-#include <limits>
 
 #include "kernel/signal_abi.h"
-#include "syscalls/futex_abi.h"
 #include "syscalls/handlers.h"
+#include "syscalls/timeout.h"
 
 namespace futexbox::syscalls {
 
@@ -15,20 +14,7 @@ using kernel::GuestAddr;
 namespace sig = kernel::signal_abi;
 
 namespace {
-
 constexpr std::uint64_t kSigSetSize = sizeof(sig::SigSet);
-
-// A relative timeout as rt_sigtimedwait and ppoll take it (EINVAL when not a valid timespec).
-ErrorOr<std::int64_t> relative_ns(Task& task, GuestAddr uts) {
-  const futex_abi::Timespec ts = FUTEXBOX_TRY(task.memory().read<futex_abi::Timespec>(uts));
-  if (ts.tv_sec < 0 || static_cast<std::uint64_t>(ts.tv_nsec) >= 1'000'000'000ull) {
-    return Errno::kEINVAL;
-  }
-  constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;
-  return ts.tv_sec > kMaxSec ? std::numeric_limits<std::int64_t>::max()
-                             : ts.tv_sec * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 ErrorOr<std::int64_t> sys_getpid(Kernel&, Task& task, const SyscallArgs&) {
@@ -103,7 +89,7 @@ ErrorOr<std::int64_t> sys_rt_sigtimedwait(Kernel& kernel, Task& task, const Sysc
   sync::Deadline deadline = sync::Deadline::never();
   bool poll_only = false;
   if (args.addr(2) != 0) {
-    const std::int64_t ns = FUTEXBOX_TRY(relative_ns(task, args.addr(2)));
+    const std::int64_t ns = FUTEXBOX_TRY(read_relative_timeout_ns(task, args.addr(2)));
     poll_only = ns == 0;
     deadline = sync::Deadline::after(std::chrono::nanoseconds(ns));
   }
