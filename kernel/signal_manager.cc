@@ -301,7 +301,16 @@ SignalManager::SignalManager() : state_(std::make_unique<State>()) {
                       ? static_cast<std::size_t>(r.rlim_cur)
                       : std::size_t{1} << 20;
 }
-SignalManager::~SignalManager() = default;
+SignalManager::~SignalManager() {
+  // A process and its threads point at each other (a thread's state keeps its process alive for
+  // senders that hold only the thread); remove_thread breaks that cycle, and so must the end of
+  // the manager for processes whose tasks the embedder never removed.
+  for (auto& [pid, p] : state_->processes) {
+    std::lock_guard lock(p->siglock);
+    for (auto& t : p->threads) t->task = nullptr;
+    p->threads.clear();
+  }
+}
 
 void SignalManager::add_process(Task& first, std::uint32_t uid) {
   auto p = std::make_shared<ProcessSignals>(first.process().pid(), uid);
