@@ -35,6 +35,13 @@ std::optional<bool> compare(unsigned cmp, int oldval, int cmparg) noexcept {
 // CMP_REQUEUE_PI). Plain wakes hand over 0.
 constexpr std::uintptr_t kPiLockHandedOver = 1;
 
+// Plain wakes hand each woken waiter the waker's tid, shifted clear of kPiLockHandedOver (PI
+// waiters use their own wakes), so a tracer can say who woke whom.
+std::uintptr_t waker_token(const Task& task) noexcept {
+  return static_cast<std::uintptr_t>(task.tid()) << 1;
+}
+pid_t waker_of(std::uintptr_t token) noexcept { return static_cast<pid_t>(token >> 1); }
+
 // What a PI-side waiter leaves in its wait record's data word (on its stack while it waits).
 struct PiWaiter {
   std::uint32_t tid = 0;
@@ -125,11 +132,16 @@ ErrorOr<std::int64_t> FutexTable::wait(Task& task, GuestAddr uaddr, bool shared,
       return word_still_holds(memory, task, uaddr, val, Errno::kERESTARTSYS, failure);
     };
     const sync::WaitResult r = table_.wait(key, bitset, still_blocked, deadline,
-                                           /*interruptible=*/true,
-                                           [&] { task.set_in_futex_wait(true); });
+                                           /*interruptible=*/true, [&] {
+                                             task.set_in_futex_wait(true);
+                                             if (Tracer* t = tracer()) t->futex_wait(task, uaddr);
+                                           });
     task.set_in_futex_wait(false);
     switch (r.status) {
       case WaitStatus::kWoken:
+        if (Tracer* t = tracer()) [[unlikely]] {
+          t->futex_woken(task, uaddr, waker_of(r.token));
+        }
         return 0;
       case WaitStatus::kMismatch:
         return failure;
@@ -148,7 +160,11 @@ ErrorOr<std::int64_t> FutexTable::wake(Task& task, GuestAddr uaddr, bool shared,
   FutexKey key;
   FUTEXBOX_TRY(FutexKey::resolve(task.memory(), uaddr, shared, key));
   if (strict && nr == 0) return 0;
-  return static_cast<std::int64_t>(table_.wake(key, wake_limit(nr), bitset));
+  const std::size_t woken = table_.wake(key, wake_limit(nr), bitset, waker_token(task));
+  if (woken != 0) {
+    if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, woken);
+  }
+  return static_cast<std::int64_t>(woken);
 }
 
 ErrorOr<std::int64_t> FutexTable::requeue(Task& task, GuestAddr uaddr, bool shared,
@@ -176,6 +192,9 @@ ErrorOr<std::int64_t> FutexTable::requeue(Task& task, GuestAddr uaddr, bool shar
         return current.value() == *cmpval;
       });
   if (!counts) return failure;
+  if (Tracer* t = tracer(); t != nullptr && counts->woken + counts->requeued != 0) [[unlikely]] {
+    t->futex_requeue(task, uaddr, uaddr2, counts->woken, counts->requeued);
+  }
   return static_cast<std::int64_t>(counts->woken + counts->requeued);
 }
 

@@ -21,6 +21,7 @@
 #include "kernel/futex_key.h"
 #include "kernel/guest_memory.h"
 #include "kernel/task.h"
+#include "kernel/tracer.h"
 #include "sync/deadline.h"
 #include "sync/sharded_wait.h"
 
@@ -102,8 +103,14 @@ class FutexTable {
 
   [[nodiscard]] const Table& table() const noexcept { return table_; }
 
+  // The attached tracer (kernel/tracer.h), or null. Attach before guest threads run, or accept
+  // that calls already in progress are reported from their next hook on.
+  void set_tracer(Tracer* tracer) noexcept { tracer_.store(tracer, std::memory_order_release); }
+  [[nodiscard]] Tracer* tracer() const noexcept { return tracer_.load(std::memory_order_acquire); }
+
  private:
   Table table_;
+  std::atomic<Tracer*> tracer_{nullptr};
 };
 
 }  // namespace futexbox::kernel

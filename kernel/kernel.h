@@ -55,6 +55,9 @@ class Kernel {
   std::size_t process_count();
 
   FutexTable& futexes() noexcept { return futexes_; }
+  // The tracer every syscall and futex event is reported to (kernel/tracer.h); null detaches.
+  void set_tracer(Tracer* tracer) noexcept { futexes_.set_tracer(tracer); }
+  [[nodiscard]] Tracer* tracer() const noexcept { return futexes_.tracer(); }
   SignalManager& signals() noexcept { return signals_; }
   PipeManager& pipes() noexcept { return pipes_; }
   EventFdWaits& eventfd_waits() noexcept { return eventfd_waits_; }

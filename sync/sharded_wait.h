@@ -251,12 +251,14 @@ class ShardedWait : public internal::ShardedWaitBase {
 
   // Wakes up to `max` waiters on `key` whose bitset intersects `bitset`, oldest first. The caller
   // must have stored the new value of whatever waiters check before calling.
-  std::size_t wake(const Key& key, std::size_t max, std::uint32_t bitset = kAnyBitset) noexcept {
+  // `token` is handed to each woken waiter (WaitResult::token): who woke it, say.
+  std::size_t wake(const Key& key, std::size_t max, std::uint32_t bitset = kAnyBitset,
+                   std::uintptr_t token = 0) noexcept {
     if (max == 0) return 0;
     const std::size_t s = slot_index(key);
     full_fence();  // (B)
     if (slot(s).waiters.load(std::memory_order_relaxed) == 0) return 0;
-    return wake_slow(s, key, max, bitset);
+    return wake_slow(s, key, max, bitset, token);
   }
 
   // With the slots of `from` and `to` both locked: if `check()` holds, wakes up to `max_wake`
@@ -353,11 +355,11 @@ class ShardedWait : public internal::ShardedWaitBase {
   // Out of line so the fast path above stays a hash, a fence and a load: building the filter's
   // captures inline would put stores in front of the fence, which must then wait for them.
   [[gnu::noinline]] std::size_t wake_slow(std::size_t s, Key key, std::size_t max,
-                                          std::uint32_t bitset) noexcept {
+                                          std::uint32_t bitset, std::uintptr_t token) noexcept {
     std::size_t woken = 0;
     parking_lot::unpark_filter(
-        park_key(s), [&](ParkToken token) { return select(token, key, bitset, woken, max); },
-        [](UnparkResult) { return kDefaultUnparkToken; });
+        park_key(s), [&](ParkToken t) { return select(t, key, bitset, woken, max); },
+        [token](UnparkResult) { return UnparkToken{token}; });
     return woken;
   }
 
