@@ -47,6 +47,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <initializer_list>
 #include <memory>
 #include <new>
 
@@ -66,6 +68,7 @@
 #include "tools/agent/task_pool.h"
 #include "tools/agent/windows.h"
 #include "tools/run_stats.h"
+#include "tools/trace_file.h"
 
 namespace futexbox::tools::agent {
 
@@ -91,6 +94,7 @@ struct Agent {
   kernel::Kernel kernel;
   TaskPool tasks;
   RunStatsPage* stats = nullptr;
+  TraceFile trace;  // valid only under futexbox trace
   std::atomic<pid_t> pid{0};
   char agent_path[PATH_MAX] = {};
   char stats_path[PATH_MAX] = {};
@@ -193,6 +197,81 @@ bool in_vfork_child(const Agent& agent) noexcept {
 
 bool host_task_exists(pid_t tid) noexcept {
   return tid > 0 && host_syscall(SYS_kill, tid, 0) != -ESRCH;
+}
+
+// --- futexbox trace ---
+
+bool thread_alive(pid_t pid, pid_t tid) noexcept {
+  return host_syscall(SYS_tgkill, pid, tid, 0) != -ESRCH;
+}
+
+// Appends one record to this thread's ring (claiming a slot on its first record in this process).
+void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::uint16_t flags,
+                 std::initializer_list<std::uint64_t> values) noexcept {
+  const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
+  if (me.trace_generation != generation) {
+    me.trace_pid = static_cast<pid_t>(host_syscall(SYS_getpid));
+    me.trace_tid = static_cast<pid_t>(host_syscall(SYS_gettid));
+    me.trace_slot = agent.trace.claim(me.trace_pid, me.trace_tid, &thread_alive);
+    me.trace_generation = generation;
+  }
+  if (me.trace_slot < 0) {
+    agent.trace.count_unslotted();
+    return;
+  }
+  TraceEvent e;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  e.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+            static_cast<std::uint64_t>(now.tv_nsec);
+  e.pid = me.trace_pid;
+  e.tid = me.trace_tid;
+  e.kind = kind;
+  e.flags = flags;
+  e.nr = static_cast<std::uint32_t>(nr);
+  std::size_t i = 0;
+  for (const std::uint64_t v : values) e.v[i++] = v;
+  (void)agent.trace.push(me.trace_slot, e);
+}
+
+// The kernel's tracer hooks for served calls, written to the calling thread's ring.
+class AgentTracer final : public kernel::Tracer {
+ public:
+  void futex_wait(kernel::Task&, kernel::GuestAddr uaddr) noexcept override {
+    trace_event(*g_agent, t_agent, TraceKind::kWait, 0, kTraceServed, {uaddr});
+  }
+  void futex_woken(kernel::Task&, kernel::GuestAddr uaddr, pid_t waker) noexcept override {
+    trace_event(*g_agent, t_agent, TraceKind::kWoken, 0, kTraceServed,
+                {uaddr, static_cast<std::uint64_t>(waker)});
+  }
+  void futex_wake(kernel::Task&, kernel::GuestAddr uaddr, std::size_t woken) noexcept override {
+    trace_event(*g_agent, t_agent, TraceKind::kWake, 0, kTraceServed, {uaddr, woken});
+  }
+  void futex_requeue(kernel::Task&, kernel::GuestAddr from, kernel::GuestAddr to,
+                     std::size_t woken, std::size_t requeued) noexcept override {
+    trace_event(*g_agent, t_agent, TraceKind::kRequeue, 0, kTraceServed,
+                {from, to, woken, requeued});
+  }
+};
+AgentTracer g_agent_tracer;
+
+void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) noexcept {
+  std::uint64_t sec = 0;
+  std::uint64_t nsec = 0;
+  std::uint16_t flags = 0;
+  // strace shows the timespec a futex(2) timeout points at, read at entry.
+  if (nr == SYS_futex && args[3] != 0) {
+    std::int64_t ts[2];
+    if (agent.memory.copy_in(static_cast<kernel::GuestAddr>(args[3]), ts, sizeof ts)) {
+      sec = static_cast<std::uint64_t>(ts[0]);
+      nsec = static_cast<std::uint64_t>(ts[1]);
+      flags |= kTraceTimeoutRead;
+    }
+  }
+  trace_event(agent, me, TraceKind::kEntry, nr, flags,
+              {static_cast<std::uint64_t>(args[0]), static_cast<std::uint64_t>(args[1]),
+               static_cast<std::uint64_t>(args[2]), static_cast<std::uint64_t>(args[3]),
+               static_cast<std::uint64_t>(args[4]), static_cast<std::uint64_t>(args[5]), sec, nsec});
 }
 
 kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
@@ -418,9 +497,11 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
     }
     default:
       futex_call = true;
+      if (agent->trace.valid()) trace_entry(*agent, me, nr, args);
       rax = futex_family(*agent, me, nr, args, call);
       break;
   }
+  const long raw_rax = rax;  // before the restart rules: what strace shows for this attempt
 
   bool restart = rax == kForwardNotRun;
   if (is_restart_code(rax)) {
@@ -443,6 +524,13 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   }
   if (futex_call && !restart) {
     count(agent->stats->ops[call.slot], call, !call.shared, rax);
+  }
+  if (futex_call && agent->trace.valid()) {
+    // A forwarded call a signal stopped before it ran never happened (it is issued again).
+    const std::uint16_t flags = static_cast<std::uint16_t>(
+        (call.shared ? 0 : kTraceServed) | (raw_rax == kForwardNotRun ? kTraceNotRun : 0));
+    trace_event(*agent, me, TraceKind::kExit, nr, flags,
+                {static_cast<std::uint64_t>(restart ? raw_rax : rax)});
   }
   if (restart) {
     regs[REG_RIP] -= 2;  // back onto the guest's `syscall`, which traps again
@@ -476,6 +564,12 @@ __attribute__((constructor(101))) void agent_init() {
   if (dladdr(reinterpret_cast<void*>(&agent_init), &self) == 0 || self.dli_fname == nullptr ||
       realpath(self.dli_fname, agent->agent_path) == nullptr) {
     fail("finding the agent's own path", -ENOENT);
+  }
+  if (const char* trace = std::getenv("FUTEXBOX_AGENT_TRACE"); trace != nullptr && *trace != '\0') {
+    agent->trace = TraceFile::attach(trace);
+    if (!agent->trace.valid()) fail("mapping the trace file named by FUTEXBOX_AGENT_TRACE", -EINVAL);
+    agent->trace.release();  // mapped for good: threads record until the very end
+    agent->kernel.set_tracer(&g_agent_tracer);
   }
   if (const char* stats = std::getenv("FUTEXBOX_AGENT_STATS"); stats != nullptr && *stats != '\0') {
     if (std::strlen(stats) >= sizeof agent->stats_path) fail("FUTEXBOX_AGENT_STATS", -ENAMETOOLONG);

@@ -37,6 +37,12 @@ struct AgentThread {
   const int* host_indices;
   int host_word_count;
   int host_woken_index;
+  // futexbox trace: this thread's slot in the trace file (-1: none), valid while
+  // `trace_generation` matches the process's, and the ids its records carry.
+  int trace_slot;
+  std::uint64_t trace_generation;
+  pid_t trace_pid;
+  pid_t trace_tid;
 };
 
 extern thread_local AgentThread t_agent;

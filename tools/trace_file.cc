@@ -1,0 +1,161 @@
+#include "tools/trace_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+#include <system_error>
+#include <utility>
+
+namespace futexbox::tools {
+
+namespace {
+constexpr std::uint64_t kAlign = 64;
+std::uint64_t round_up(std::uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+std::uint64_t slots_offset() { return round_up(sizeof(TraceFileHeader)); }
+}  // namespace
+
+std::uint64_t TraceFile::file_size(std::uint32_t slots, std::uint32_t capacity) noexcept {
+  return slots_offset() + round_up(std::uint64_t{slots} * sizeof(TraceSlot)) +
+         std::uint64_t{slots} * capacity * sizeof(TraceEvent);
+}
+
+TraceSlot& TraceFile::slot(std::uint32_t i) const noexcept {
+  auto* base = reinterpret_cast<char*>(header_) + slots_offset();
+  return reinterpret_cast<TraceSlot*>(base)[i];
+}
+
+sync::SpscRing<TraceEvent> TraceFile::ring(std::uint32_t i) const noexcept {
+  auto* records = reinterpret_cast<TraceEvent*>(
+      reinterpret_cast<char*>(header_) + slots_offset() +
+      round_up(std::uint64_t{header_->slots} * sizeof(TraceSlot)));
+  return sync::SpscRing<TraceEvent>(slot(i).ring, records + std::uint64_t{i} * header_->capacity,
+                                    header_->capacity);
+}
+
+TraceFile TraceFile::create(std::uint32_t slots, std::uint32_t capacity) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
+                     "/futexbox-trace-XXXXXX";
+  const int fd = mkstemp(path.data());
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp " + path);
+  const std::uint64_t size = file_size(slots, capacity);
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    const int e = errno;
+    close(fd);
+    unlink(path.c_str());
+    throw std::system_error(e, std::generic_category(), "ftruncate " + path);
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int e = errno;
+  close(fd);
+  if (p == MAP_FAILED) {
+    unlink(path.c_str());
+    throw std::system_error(e, std::generic_category(), "mmap " + path);
+  }
+  TraceFile f;
+  f.header_ = new (p) TraceFileHeader();
+  f.header_->size = size;
+  f.header_->slots = slots;
+  f.header_->capacity = capacity;
+  for (std::uint32_t i = 0; i < slots; ++i) new (&f.slot(i)) TraceSlot();
+  f.path_ = std::move(path);
+  f.owner_ = true;
+  return f;
+}
+
+TraceFile TraceFile::attach(const char* path) noexcept {
+  TraceFile f;
+  if (path == nullptr || *path == '\0') return f;
+  const int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return f;
+  struct stat st {};
+  void* p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(sizeof(TraceFileHeader))) {
+    p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED,
+             fd, 0);
+  }
+  close(fd);
+  if (p == MAP_FAILED) return f;
+  auto* header = static_cast<TraceFileHeader*>(p);
+  if (header->magic != TraceFileHeader::kMagic ||
+      header->size != static_cast<std::uint64_t>(st.st_size) ||
+      header->size != file_size(header->slots, header->capacity)) {
+    munmap(p, static_cast<std::size_t>(st.st_size));
+    return f;
+  }
+  f.header_ = header;
+  return f;
+}
+
+TraceFile::TraceFile(TraceFile&& other) noexcept
+    : header_(std::exchange(other.header_, nullptr)),
+      path_(std::move(other.path_)),
+      owner_(std::exchange(other.owner_, false)) {}
+
+TraceFile& TraceFile::operator=(TraceFile&& other) noexcept {
+  if (this != &other) {
+    this->~TraceFile();
+    new (this) TraceFile(std::move(other));
+  }
+  return *this;
+}
+
+TraceFile::~TraceFile() {
+  if (header_ != nullptr) munmap(header_, header_->size);
+  if (owner_) unlink(path_.c_str());
+}
+
+void TraceFile::release() noexcept {
+  header_ = nullptr;
+  owner_ = false;
+}
+
+int TraceFile::claim(pid_t pid, pid_t tid,
+                     sync::FunctionRef<bool(pid_t, pid_t)> alive) noexcept {
+  const std::uint32_t n = header_->slots;
+  // A free slot first; then one whose owner has gone and whose ring futexbox has drained.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      TraceSlot& s = slot(i);
+      std::int32_t owner = s.tid.load(std::memory_order_acquire);
+      if (pass == 0 && owner != 0) continue;
+      if (pass == 1) {
+        if (owner == 0 || ring(i).pending() != 0 ||
+            alive(s.pid.load(std::memory_order_relaxed), owner)) {
+          continue;
+        }
+      }
+      if (s.tid.compare_exchange_strong(owner, tid, std::memory_order_acq_rel)) {
+        s.pid.store(pid, std::memory_order_release);
+        return static_cast<int>(i);
+      }
+    }
+  }
+  return -1;
+}
+
+bool TraceFile::push(int slot_index, const TraceEvent& event) noexcept {
+  return ring(static_cast<std::uint32_t>(slot_index)).push(event);
+}
+
+std::uint64_t TraceFile::drain(sync::FunctionRef<void(const TraceEvent&)> sink) noexcept {
+  std::uint64_t n = 0;
+  for (std::uint32_t i = 0; i < header_->slots; ++i) {
+    if (slot(i).tid.load(std::memory_order_acquire) == 0) continue;
+    n += ring(i).drain(sink);
+  }
+  return n;
+}
+
+std::uint64_t TraceFile::dropped() const noexcept {
+  std::uint64_t n = header_->unslotted.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < header_->slots; ++i) n += ring(i).dropped();
+  return n;
+}
+
+}  // namespace futexbox::tools

@@ -1,0 +1,112 @@
+// TraceFile: the memory futexbox trace shares with every guest process's agent. A header, then
+// one slot per guest thread (its owner's ids and a sync::SpscRing header), then each slot's
+// records. A guest thread claims a free slot the first time it records, appends TraceEvents to
+// its ring with no lock and no allocation, and the futexbox process drains all rings while the
+// guest runs and once more after it has exited. The file is MAP_SHARED and sparse (pages appear
+// as threads write), and because every record lives in it the moment it is pushed, a guest that
+// crashes or is killed loses nothing it recorded. A full ring or a thread with no slot left is
+// counted (TraceFile::dropped), never silent.
+//
+// The same create()/attach() split as RunStatsFile (tools/run_stats.h): futexbox creates, agents
+// attach by path with async-signal-safe calls only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "sync/function_ref.h"
+#include "sync/spsc_ring.h"
+
+namespace futexbox::tools {
+
+enum class TraceKind : std::uint16_t {
+  kEntry = 1,  // v[0..5] the arguments; v[6], v[7] the timeout's sec and nsec (kTimeoutRead)
+  kExit,       // v[0] the result (a value, -errno or a restart code)
+  kWait,       // v[0] the futex address: a served wait queued and is about to sleep
+  kWoken,      // v[0] the address, v[1] the waker's tid (0: unknown)
+  kWake,       // v[0] the address, v[1] how many it woke
+  kRequeue,    // v[0] from, v[1] to, v[2] woken, v[3] requeued
+};
+
+// Flags of a record.
+inline constexpr std::uint16_t kTraceServed = 1;       // served by futexbox (else forwarded)
+inline constexpr std::uint16_t kTraceTimeoutRead = 2;  // kEntry: v[6], v[7] hold the timespec
+inline constexpr std::uint16_t kTraceNotRun = 4;  // kExit: a signal came first; the call is issued again
+
+struct TraceEvent {
+  std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+  std::int32_t pid = 0;
+  std::int32_t tid = 0;
+  TraceKind kind = TraceKind::kEntry;
+  std::uint16_t flags = 0;
+  std::uint32_t nr = 0;  // the syscall number
+  std::uint64_t v[8] = {};
+};
+static_assert(sizeof(TraceEvent) == 88);
+
+struct alignas(64) TraceSlot {
+  std::atomic<std::int32_t> tid{0};  // 0: free
+  std::atomic<std::int32_t> pid{0};
+  sync::SpscRingHeader ring;
+};
+
+struct TraceFileHeader {
+  static constexpr std::uint64_t kMagic = 0x66787472'61636531ull;  // "fxtrace1"
+  std::uint64_t magic = kMagic;
+  std::uint64_t size = 0;  // of the whole file
+  std::uint32_t slots = 0;
+  std::uint32_t capacity = 0;  // records per slot
+  std::atomic<std::uint64_t> unslotted{0};  // events of threads that found no free slot
+};
+
+class TraceFile {
+ public:
+  static constexpr std::uint32_t kDefaultSlots = 512;
+  static constexpr std::uint32_t kDefaultCapacity = 16384;
+
+  // A fresh file under $TMPDIR (or /tmp). Throws std::system_error on failure.
+  static TraceFile create(std::uint32_t slots = kDefaultSlots,
+                          std::uint32_t capacity = kDefaultCapacity);
+  // Maps an existing file; invalid() if `path` does not hold one. Async-signal-safe.
+  static TraceFile attach(const char* path) noexcept;
+
+  TraceFile() = default;
+  TraceFile(TraceFile&& other) noexcept;
+  TraceFile& operator=(TraceFile&& other) noexcept;
+  TraceFile(const TraceFile&) = delete;
+  TraceFile& operator=(const TraceFile&) = delete;
+  ~TraceFile();  // unmaps; removes the file if this object created it
+
+  [[nodiscard]] bool valid() const noexcept { return header_ != nullptr; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  // Keeps the mapping for good (the agent: its threads may record until the very end).
+  void release() noexcept;
+
+  // Producer side, on the guest thread `tid` of process `pid`: the slot it owns, claimed on first
+  // use (a slot whose owner no longer exists and whose ring is drained is reused), or -1.
+  int claim(pid_t pid, pid_t tid, sync::FunctionRef<bool(pid_t, pid_t)> alive) noexcept;
+  bool push(int slot, const TraceEvent& event) noexcept;
+  void count_unslotted() noexcept {
+    header_->unslotted.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Consumer side: every record published since the last drain, slot by slot.
+  std::uint64_t drain(sync::FunctionRef<void(const TraceEvent&)> sink) noexcept;
+  // Events lost: full rings plus threads without a slot.
+  [[nodiscard]] std::uint64_t dropped() const noexcept;
+
+ private:
+  [[nodiscard]] TraceSlot& slot(std::uint32_t i) const noexcept;
+  [[nodiscard]] sync::SpscRing<TraceEvent> ring(std::uint32_t i) const noexcept;
+  static std::uint64_t file_size(std::uint32_t slots, std::uint32_t capacity) noexcept;
+
+  TraceFileHeader* header_ = nullptr;
+  std::string path_;
+  bool owner_ = false;
+};
+
+}  // namespace futexbox::tools
