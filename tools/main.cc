@@ -1,5 +1,6 @@
 // The futexbox command. Subcommands:
 //   run        run a Linux program with its futex calls served by futexbox (the main job)
+//   trace      run a Linux program and print its futex calls as strace would
 //   demo       run a multi-threaded in-process workload through the wait table and report it
 //   syscalls   print the syscall table (--format=table|json|markdown)
 // Usage errors print a message and exit with status 2.
@@ -13,6 +14,7 @@
 
 #include "tools/demo.h"
 #include "tools/run_command.h"
+#include "tools/trace_command.h"
 #include "tools/syscalls_command.h"
 
 namespace {
@@ -63,6 +65,36 @@ int main(int argc, char** argv) {
   // Everything from PROGRAM on belongs to PROGRAM, options included.
   run_cmd->prefix_command();
 
+  futexbox::tools::TraceOptions trace;
+  CLI::App* trace_cmd = app.add_subcommand(
+      "trace",
+      "Run PROGRAM as `run` does and print every futex-family call it makes, served or "
+      "forwarded, as `strace -f -e trace=futex` would");
+  trace_cmd->add_option("-o,--output", trace.output,
+                        "Write the trace to FILE instead of stderr (each line then starts with "
+                        "its thread id, as with strace -f -o)")
+      ->type_name("FILE");
+  trace_cmd->add_flag("-T", trace.durations, "Show the time spent in each call");
+  trace_cmd->add_flag("-t", trace.timestamps,
+                      "Prefix each line with the time of day; -tt adds microseconds, -ttt prints "
+                      "seconds since the epoch");
+  trace_cmd->add_option("-e", trace.expressions,
+                        "Filter: trace=futex (the default), status=failed|successful, "
+                        "op=NAME[,NAME...] (futex ops in strace's spelling, e.g. "
+                        "FUTEX_WAIT_PRIVATE)")
+      ->type_name("EXPR")
+      // One value per -e, so the PROGRAM that follows is not taken for another.
+      ->allow_extra_args(false);
+  trace_cmd->add_option("--format", trace.format, "strace (the default)")
+      ->check(CLI::IsMember({"strace"}));
+  trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")
+      ->type_name("PATH");
+  trace_cmd->footer(
+      "Exit status: the guest's, as for run; 2 for bad options or a program futexbox refuses. "
+      "Events a full buffer could not hold are reported on stderr (events dropped: N). See "
+      "docs/tracing.md.");
+  trace_cmd->prefix_command();
+
   futexbox::tools::DemoOptions demo;
   bool demo_json = false;
   CLI::App* demo_cmd =
@@ -87,7 +119,7 @@ int main(int argc, char** argv) {
   // prefix command stops at the first positional but rejects one that follows `--`.)
   std::vector<std::string> after_dashes;
   bool has_dashes = false;
-  if (argc > 1 && std::string(argv[1]) == "run") {
+  if (argc > 1 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "trace")) {
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) != "--") continue;
       has_dashes = true;
@@ -116,6 +148,23 @@ int main(int argc, char** argv) {
       return futexbox::tools::run_program(run);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "futexbox run: %s\n", e.what());
+      return kUsageError;
+    }
+  }
+  if (*trace_cmd) {
+    trace.command = trace_cmd->remaining();
+    if (has_dashes) {
+      if (!trace.command.empty()) {
+        std::fprintf(stderr, "futexbox trace: unexpected %s before --\n",
+                     trace.command.front().c_str());
+        return kUsageError;
+      }
+      trace.command = after_dashes;
+    }
+    try {
+      return futexbox::tools::trace_program(trace);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "futexbox trace: %s\n", e.what());
       return kUsageError;
     }
   }

@@ -57,8 +57,10 @@ std::optional<std::string> find_program(const std::string& name) {
   return std::nullopt;
 }
 
+const char* g_name = "run";  // the subcommand messages are from
+
 int refuse(const std::string& message) {
-  std::fprintf(stderr, "futexbox run: %s\n", message.c_str());
+  std::fprintf(stderr, "futexbox %s: %s\n", g_name, message.c_str());
   return kRunRefused;
 }
 
@@ -102,6 +104,7 @@ std::string default_agent_path() {
 }
 
 int run_program(const RunOptions& options) {
+  g_name = options.name.c_str();
   if (options.command.empty()) return refuse("no PROGRAM given (see futexbox run --help)");
   const std::string agent_given = options.agent.empty() ? default_agent_path() : options.agent;
   std::error_code ec;
@@ -127,7 +130,8 @@ int run_program(const RunOptions& options) {
   }
 
   RunStatsFile stats = RunStatsFile::create();
-  const std::vector<std::string> env = guest_environment(agent.string(), stats.path());
+  std::vector<std::string> env = guest_environment(agent.string(), stats.path());
+  if (options.observer != nullptr) options.observer->add_environment(env);
   std::vector<char*> envp;
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
@@ -149,11 +153,12 @@ int run_program(const RunOptions& options) {
   if (child == 0) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     execve(program->c_str(), argv.data(), envp.data());
-    std::fprintf(stderr, "futexbox run: cannot execute %s: %s\n", program->c_str(),
+    std::fprintf(stderr, "futexbox %s: cannot execute %s: %s\n", g_name, program->c_str(),
                  std::strerror(errno));
     _exit(127);
   }
   g_child = child;
+  if (options.observer != nullptr) options.observer->started(child);
   struct sigaction sa {};
   sa.sa_sigaction = &forward_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -172,6 +177,7 @@ int run_program(const RunOptions& options) {
   } else {
     exit.exit_status = WEXITSTATUS(status);
   }
+  if (options.observer != nullptr) options.observer->finished(exit);
   if (options.stats) std::fputs(format_run_summary(*stats.page(), exit).c_str(), stderr);
   if (json_out.is_open()) {
     json_out << format_run_json(*stats.page(), exit);

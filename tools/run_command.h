@@ -7,16 +7,33 @@
 // (usage, a program that cannot be found or run, a static or set-ID program, a missing agent).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
+#include "tools/run_report.h"
+
 namespace futexbox::tools {
+
+// Hooks for commands built on run (futexbox trace): more environment for the guest, and its
+// start and end. finished() runs before futexbox reports or leaves (even when it then dies of
+// the guest's signal).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void add_environment(std::vector<std::string>& env) = 0;
+  virtual void started(pid_t guest) = 0;
+  virtual void finished(const GuestExit& exit) = 0;
+};
 
 struct RunOptions {
   bool stats = false;              // print a summary on stderr at exit
   std::string stats_json;          // write the summary as JSON here
   std::string agent;               // the agent library; default: beside the futexbox binary
   std::vector<std::string> command;
+  RunObserver* observer = nullptr;
+  std::string name = "run";  // for messages: "futexbox run: ..."
 };
 
 inline constexpr int kRunRefused = 2;

@@ -95,7 +95,8 @@ TraceFile TraceFile::attach(const char* path) noexcept {
 TraceFile::TraceFile(TraceFile&& other) noexcept
     : header_(std::exchange(other.header_, nullptr)),
       path_(std::move(other.path_)),
-      owner_(std::exchange(other.owner_, false)) {}
+      owner_(std::exchange(other.owner_, false)),
+      keep_mapping_(std::exchange(other.keep_mapping_, false)) {}
 
 TraceFile& TraceFile::operator=(TraceFile&& other) noexcept {
   if (this != &other) {
@@ -106,12 +107,12 @@ TraceFile& TraceFile::operator=(TraceFile&& other) noexcept {
 }
 
 TraceFile::~TraceFile() {
-  if (header_ != nullptr) munmap(header_, header_->size);
+  if (header_ != nullptr && !keep_mapping_) munmap(header_, header_->size);
   if (owner_) unlink(path_.c_str());
 }
 
-void TraceFile::release() noexcept {
-  header_ = nullptr;
+void TraceFile::keep_mapped() noexcept {
+  keep_mapping_ = true;
   owner_ = false;
 }
 

@@ -83,8 +83,8 @@ class TraceFile {
 
   [[nodiscard]] bool valid() const noexcept { return header_ != nullptr; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  // Keeps the mapping for good (the agent: its threads may record until the very end).
-  void release() noexcept;
+  // Never unmaps (the agent: its threads may record until the very end).
+  void keep_mapped() noexcept;
 
   // Producer side, on the guest thread `tid` of process `pid`: the slot it owns, claimed on first
   // use (a slot whose owner no longer exists and whose ring is drained is reused), or -1.
@@ -107,6 +107,7 @@ class TraceFile {
   TraceFileHeader* header_ = nullptr;
   std::string path_;
   bool owner_ = false;
+  bool keep_mapping_ = false;
 };
 
 }  // namespace futexbox::tools

@@ -568,7 +568,7 @@ __attribute__((constructor(101))) void agent_init() {
   if (const char* trace = std::getenv("FUTEXBOX_AGENT_TRACE"); trace != nullptr && *trace != '\0') {
     agent->trace = TraceFile::attach(trace);
     if (!agent->trace.valid()) fail("mapping the trace file named by FUTEXBOX_AGENT_TRACE", -EINVAL);
-    agent->trace.release();  // mapped for good: threads record until the very end
+    agent->trace.keep_mapped();  // threads record until the very end
     agent->kernel.set_tracer(&g_agent_tracer);
   }
   if (const char* stats = std::getenv("FUTEXBOX_AGENT_STATS"); stats != nullptr && *stats != '\0') {

@@ -1,0 +1,159 @@
+// futexbox trace end to end: the same lines as the host's strace for a deterministic guest, the
+// strace conventions for threads (unfinished/resumed, pid prefixes), -T/-t/-e/-o, a guest that
+// crashes, and usage errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/runner/process.h"
+
+namespace futexbox::testing {
+namespace {
+
+const std::string kFutexbox = FUTEXBOX_BIN;
+std::string guest(const std::string& name) { return std::string(FUTEXBOX_GUEST_DIR) + "/" + name; }
+
+Finished run(std::vector<std::string> argv) {
+  RunSpec spec;
+  spec.argv = std::move(argv);
+  return run_process(spec);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string temp(const std::string& what) {
+  return (std::filesystem::temp_directory_path() /
+          ("futexbox-trace-test." + what + "." + std::to_string(getpid())))
+      .string();
+}
+
+// Replaces each line's leading pid column ("12345 ") with the order the pid first appeared in.
+std::vector<std::string> normalize_pids(const std::vector<std::string>& lines) {
+  std::map<std::string, int> seen;
+  std::vector<std::string> out;
+  const std::regex leading("^([0-9]+) +(.*)$");
+  for (const std::string& line : lines) {
+    std::smatch m;
+    if (!std::regex_match(line, m, leading)) {
+      out.push_back(line);
+      continue;
+    }
+    const auto [it, fresh] = seen.emplace(m[1].str(), static_cast<int>(seen.size()));
+    out.push_back("P" + std::to_string(it->second) + " " + m[2].str());
+  }
+  return out;
+}
+
+TEST(Trace, SameLinesAsStraceForADeterministicGuest) {
+  // On stderr, and with -o (every line then starts with its pid, as strace -f -o does).
+  const Finished f = run({kFutexbox, "trace", guest("strace_calls")});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  const Finished s = run({"strace", "-f", "-e", "trace=futex", guest("strace_calls")});
+  ASSERT_EQ(s.exit_code(), 0) << s.describe();
+  const std::vector<std::string> expected = lines_of(s.err);
+  ASSERT_GE(expected.size(), 31u);
+  EXPECT_EQ(lines_of(f.err), expected);
+
+  const std::string ours_log = temp("ours");
+  const std::string strace_log = temp("strace");
+  ASSERT_EQ(run({kFutexbox, "trace", "-o", ours_log, guest("strace_calls")}).exit_code(), 0);
+  ASSERT_EQ(run({"strace", "-f", "-e", "trace=futex", "-o", strace_log, guest("strace_calls")})
+                .exit_code(),
+            0);
+  EXPECT_EQ(normalize_pids(lines_of(slurp(ours_log))), normalize_pids(lines_of(slurp(strace_log))));
+  std::filesystem::remove(ours_log);
+  std::filesystem::remove(strace_log);
+}
+
+TEST(Trace, ThreadsGetPidPrefixesAndUnfinishedCallsResume) {
+  const Finished f = run({kFutexbox, "trace", guest("condvar")});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  const std::vector<std::string> lines = lines_of(f.err);
+  ASSERT_GT(lines.size(), 100u);
+  const std::regex call(R"(^(\[pid +([0-9]+)\] )?futex\(0x[0-9a-f]+, FUTEX_[A-Z_|]+, .*)");
+  const std::regex resumed(R"(^\[pid +([0-9]+)\] <\.\.\. futex resumed>\) += .*)");
+  std::map<std::string, int> unfinished;  // pid -> calls waiting for their "resumed" line
+  int resumed_lines = 0;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    std::smatch m;
+    if (std::regex_match(line, m, resumed)) {
+      ASSERT_EQ(unfinished[m[1].str()], 1) << "resumed without an unfinished call: " << line;
+      unfinished[m[1].str()] = 0;
+      ++resumed_lines;
+      continue;
+    }
+    ASSERT_TRUE(std::regex_match(line, m, call)) << "line " << i << ": " << line;
+    if (line.size() > 17 && line.compare(line.size() - 17, 17, " <unfinished ...>") == 0) {
+      ASSERT_EQ(unfinished[m[2].str()], 0) << line;
+      unfinished[m[2].str()] = 1;
+    } else {
+      ASSERT_NE(line.find(") "), std::string::npos) << line;
+    }
+  }
+  EXPECT_GT(resumed_lines, 0);
+  EXPECT_EQ(lines.back(), "+++ exited with 0 +++");
+  EXPECT_EQ(f.err.find("events dropped"), std::string::npos);
+}
+
+TEST(Trace, DurationsTimestampsAndFilters) {
+  const Finished t = run({kFutexbox, "trace", "-T", "-tt", guest("strace_calls")});
+  ASSERT_EQ(t.exit_code(), 0) << t.describe();
+  const std::regex timed(R"(^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} futex\(.*\) += .* <[0-9]+\.[0-9]{6}>$)");
+  const std::vector<std::string> lines = lines_of(t.err);
+  ASSERT_GE(lines.size(), 31u);
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_TRUE(std::regex_match(lines[i], timed)) << lines[i];
+  const Finished epoch = run({kFutexbox, "trace", "-ttt", guest("strace_calls")});
+  EXPECT_TRUE(std::regex_search(lines_of(epoch.err).front(), std::regex(R"(^[0-9]{10}\.[0-9]{6} futex\()")))
+      << epoch.err;
+
+  const Finished failed = run({kFutexbox, "trace", "-e", "status=failed", guest("strace_calls")});
+  ASSERT_EQ(failed.exit_code(), 0) << failed.describe();
+  const std::vector<std::string> bad = lines_of(failed.err);
+  ASSERT_GT(bad.size(), 5u);
+  for (std::size_t i = 0; i + 1 < bad.size(); ++i) EXPECT_NE(bad[i].find(" = -1 E"), std::string::npos) << bad[i];
+  const Finished wakes = run({kFutexbox, "trace", "-e", "op=FUTEX_WAKE_PRIVATE", guest("strace_calls")});
+  const std::vector<std::string> w = lines_of(wakes.err);
+  ASSERT_GT(w.size(), 1u);
+  for (std::size_t i = 0; i + 1 < w.size(); ++i) EXPECT_NE(w[i].find("FUTEX_WAKE_PRIVATE, "), std::string::npos) << w[i];
+}
+
+TEST(Trace, AGuestThatCrashesLosesNothingItRecorded) {
+  // exit_status segv: the guest makes futex calls, then dies of SIGSEGV.
+  const Finished f = run({kFutexbox, "trace", guest("exit_status"), "segv"});
+  EXPECT_EQ(f.signal(), SIGSEGV) << f.describe();
+  const std::vector<std::string> lines = lines_of(f.err);
+  ASSERT_EQ(lines.size(), 2u) << f.describe();
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex(R"(^futex\(0x[0-9a-f]+, FUTEX_WAKE_PRIVATE, 1\) += 0$)")))
+      << lines[0];
+  EXPECT_EQ(lines[1], "+++ killed by SIGSEGV +++");
+}
+
+TEST(Trace, UsageErrorsExit2) {
+  EXPECT_EQ(run({kFutexbox, "trace", "-e", "bogus=1", guest("strace_calls")}).exit_code(), 2);
+  EXPECT_EQ(run({kFutexbox, "trace", "-o", "/nonexistent/dir/x", guest("strace_calls")}).exit_code(), 2);
+  EXPECT_EQ(run({kFutexbox, "trace"}).exit_code(), 2);
+  EXPECT_EQ(run({kFutexbox, "trace", "--format=bogus", guest("strace_calls")}).exit_code(), 2);
+}
+
+}  // namespace
+}  // namespace futexbox::testing

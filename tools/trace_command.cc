@@ -1,0 +1,133 @@
+#include "tools/trace_command.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "tools/trace_file.h"
+#include "tools/trace_strace.h"
+
+namespace futexbox::tools {
+
+namespace {
+
+std::int64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Collects the guest's events while it runs: a thread drains every ring each millisecond, so the
+// rings (16k events per thread) only have to hold what a thread records in that time. At the
+// guest's end, the last drain and `on_finish` (the output) run before futexbox reports or exits.
+class TraceCollector final : public RunObserver {
+ public:
+  using Finish = std::function<void(const GuestExit&, std::vector<TraceEvent>&, pid_t)>;
+  TraceCollector(TraceFile& file, Finish on_finish)
+      : file_(file), on_finish_(std::move(on_finish)) {}
+  TraceCollector(const TraceCollector&) = delete;
+  TraceCollector& operator=(const TraceCollector&) = delete;
+  ~TraceCollector() override { stop(); }
+
+  void add_environment(std::vector<std::string>& env) override {
+    env.push_back("FUTEXBOX_AGENT_TRACE=" + file_.path());
+  }
+  void started(pid_t guest) override {
+    guest_ = guest;
+    drainer_ = std::thread([this] {
+      while (!stopping_.load(std::memory_order_acquire)) {
+        drain();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  void finished(const GuestExit& exit) override {
+    stop();
+    drain();  // everything the guest's threads recorded, whatever they died of
+    on_finish_(exit, events_, guest_);
+  }
+
+ private:
+  void drain() {
+    file_.drain([this](const TraceEvent& e) { events_.push_back(e); });
+  }
+  void stop() {
+    stopping_.store(true, std::memory_order_release);
+    if (drainer_.joinable()) drainer_.join();
+  }
+
+  TraceFile& file_;
+  Finish on_finish_;
+  std::vector<TraceEvent> events_;  // the drainer's, then (after the join) the finisher's
+  pid_t guest_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread drainer_;
+};
+
+std::string exit_text(const GuestExit& exit) {
+  if (exit.signal) {
+    const char* abbrev = sigabbrev_np(*exit.signal);
+    return std::string("killed by SIG") + (abbrev != nullptr ? abbrev : "?");
+  }
+  return "exited with " + std::to_string(exit.exit_status);
+}
+
+}  // namespace
+
+int trace_program(const TraceOptions& options) {
+  auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "futexbox trace: %s\n", message.c_str());
+    return kRunRefused;
+  };
+  StraceOptions strace;
+  strace.durations = options.durations;
+  strace.timestamps = options.timestamps;
+  strace.pid_column = !options.output.empty();
+  for (const std::string& e : options.expressions) {
+    if (!parse_strace_expression(e, strace)) return usage("invalid -e expression '" + e + "'");
+  }
+  if (options.format != "strace") return usage("unknown --format " + options.format);
+  // Open the output now: a path that cannot be written is a usage error, not a late surprise.
+  std::ofstream file_out;
+  if (!options.output.empty()) {
+    file_out.open(options.output);
+    if (!file_out) return usage("cannot write " + options.output);
+  }
+
+  TraceFile file = TraceFile::create();
+  TraceCollector collector(file, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
+                                     pid_t guest) {
+    strace.realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+    StraceExit end;
+    end.text = exit_text(exit);
+    end.pid = guest;
+    end.ts_ns = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
+    const std::string text = format_strace(std::move(events), strace, end);
+    if (file_out.is_open()) {
+      file_out << text;
+      file_out.close();
+      if (!file_out) std::fprintf(stderr, "futexbox trace: cannot write %s\n", options.output.c_str());
+    } else {
+      std::fputs(text.c_str(), stderr);
+    }
+    if (const std::uint64_t dropped = file.dropped(); dropped != 0) {
+      std::fprintf(stderr, "futexbox trace: events dropped: %llu\n",
+                   static_cast<unsigned long long>(dropped));
+    }
+    std::fflush(stderr);
+  });
+  RunOptions run;
+  run.agent = options.agent;
+  run.command = options.command;
+  run.observer = &collector;
+  run.name = "trace";
+  return run_program(run);
+}
+
+}  // namespace futexbox::tools

@@ -1,0 +1,28 @@
+// `futexbox trace [options] [--] PROGRAM [ARGS...]`: runs PROGRAM as `futexbox run` does and
+// records every futex-family call it makes, served or forwarded, then prints them the way
+// `strace -f -e trace=futex` would (docs/tracing.md).
+//
+// Exit status: the guest's (a guest killed by a signal kills futexbox with it), 2 for usage
+// errors and refusals, as `futexbox run`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tools/run_command.h"
+
+namespace futexbox::tools {
+
+struct TraceOptions {
+  std::string output;                    // -o FILE; empty: stderr
+  bool durations = false;                // -T
+  int timestamps = 0;                    // -t, -tt, -ttt
+  std::vector<std::string> expressions;  // -e EXPR
+  std::string format = "strace";
+  std::string agent;
+  std::vector<std::string> command;
+};
+
+int trace_program(const TraceOptions& options);
+
+}  // namespace futexbox::tools

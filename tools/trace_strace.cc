@@ -1,0 +1,250 @@
+#include "tools/trace_strace.h"
+
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "tools/run_stats.h"
+#include "tools/strace_format.h"
+
+namespace futexbox::tools {
+
+namespace {
+
+constexpr std::size_t kResultColumn = 39;  // strace -a 40: " = " starts in column 40
+
+// One call: its entry, and its exit if the trace has one.
+struct Call {
+  const TraceEvent* entry = nullptr;
+  const TraceEvent* exit = nullptr;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t at = s.find(sep, start);
+    out.push_back(s.substr(start, at - start));
+    if (at == std::string::npos) return out;
+    start = at + 1;
+  }
+}
+
+std::string call_text(const TraceEvent& entry, std::int64_t result) {
+  if (entry.nr == SYS_futex) {
+    StraceFutexCall c;
+    for (int i = 0; i < 6; ++i) c.args[i] = entry.v[i];
+    c.timeout_readable = (entry.flags & kTraceTimeoutRead) != 0;
+    c.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
+    c.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
+    c.result = result;
+    return strace_futex_call(c);
+  }
+  // The futex2 calls, as strace 6.1 prints syscalls it has no decoder for.
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "syscall_0x%x(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
+                ", %#" PRIx64 ", %#" PRIx64 ")",
+                entry.nr, entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4], entry.v[5]);
+  return buf;
+}
+
+bool failed(std::int64_t result) { return result < 0 && result > -4096; }
+
+class Printer {
+ public:
+  Printer(const StraceOptions& options, bool pid_column) : options_(options), pid_column_(pid_column) {}
+
+  // strace's printleader: the pid prefix, then the timestamp.
+  void leader(const TraceEvent& e, bool many_threads) {
+    char buf[64];
+    if (pid_column_) {
+      std::snprintf(buf, sizeof buf, "%-5d ", e.tid);
+      line_ += buf;
+    } else if (many_threads) {
+      std::snprintf(buf, sizeof buf, "[pid %5d] ", e.tid);
+      line_ += buf;
+    }
+    if (options_.timestamps == 0) return;
+    const std::int64_t real = static_cast<std::int64_t>(e.ts_ns) + options_.realtime_offset_ns;
+    const time_t sec = static_cast<time_t>(real / 1'000'000'000);
+    const long usec = static_cast<long>(real % 1'000'000'000 / 1000);
+    if (options_.timestamps >= 3) {
+      std::snprintf(buf, sizeof buf, "%lld.%06ld ", static_cast<long long>(sec), usec);
+    } else {
+      tm t{};
+      localtime_r(&sec, &t);
+      if (options_.timestamps == 2) {
+        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06ld ", t.tm_hour, t.tm_min, t.tm_sec,
+                      usec);
+      } else {
+        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d ", t.tm_hour, t.tm_min, t.tm_sec);
+      }
+    }
+    line_ += buf;
+  }
+  void text(const std::string& s) { line_ += s; }
+  void result(const TraceEvent& entry, const TraceEvent& exit) {
+    if (line_.size() < kResultColumn) line_.append(kResultColumn - line_.size(), ' ');
+    line_ += strace_result(static_cast<std::int64_t>(exit.v[0]));
+    if (options_.durations) {
+      const std::uint64_t ns = exit.ts_ns >= entry.ts_ns ? exit.ts_ns - entry.ts_ns : 0;
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " <%" PRIu64 ".%06" PRIu64 ">", ns / 1'000'000'000,
+                    ns % 1'000'000'000 / 1000);
+      line_ += buf;
+    }
+    end();
+  }
+  void end() {
+    out_ += line_;
+    out_ += '\n';
+    line_.clear();
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  const StraceOptions& options_;
+  bool pid_column_;
+  std::string line_;
+  std::string out_;
+};
+
+}  // namespace
+
+bool parse_strace_expression(const std::string& expression, StraceOptions& options) {
+  const std::size_t eq = expression.find('=');
+  if (eq == std::string::npos) return false;
+  const std::string key = expression.substr(0, eq);
+  const std::string value = expression.substr(eq + 1);
+  if (key == "trace" || key == "t") return value == "futex" || value == "%futex" || value == "all";
+  if (key == "status") {
+    if (value == "failed") {
+      options.status = StraceOptions::Status::kFailed;
+    } else if (value == "successful") {
+      options.status = StraceOptions::Status::kSuccessful;
+    } else if (value == "all") {
+      options.status = StraceOptions::Status::kAll;
+    } else {
+      return false;
+    }
+    return true;
+  }
+  if (key == "op") {
+    for (const std::string& op : split(value, ',')) {
+      if (op.empty()) return false;
+      options.ops.push_back(op);
+    }
+    return true;
+  }
+  return false;
+}
+
+std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& options,
+                          const std::optional<StraceExit>& exit) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const TraceEvent& a, const TraceEvent& b) { return a.ts_ns < b.ts_ns; });
+  // Pair each thread's entries with their exits; drop attempts a signal stopped before they ran.
+  std::map<std::int32_t, std::size_t> open;  // tid -> index into calls
+  std::vector<Call> calls;
+  std::map<const TraceEvent*, std::size_t> call_of;
+  for (const TraceEvent& e : events) {
+    if (e.kind == TraceKind::kEntry) {
+      open[e.tid] = calls.size();
+      call_of[&e] = calls.size();
+      calls.push_back(Call{&e, nullptr});
+    } else if (e.kind == TraceKind::kExit) {
+      auto it = open.find(e.tid);
+      if (it == open.end()) continue;
+      calls[it->second].exit = &e;
+      call_of[&e] = it->second;
+      open.erase(it);
+    }
+  }
+  auto selected = [&](const Call& c) {
+    if (c.exit != nullptr && (c.exit->flags & kTraceNotRun) != 0) return false;
+    if (!options.ops.empty()) {
+      if (c.entry->nr != SYS_futex) return false;
+      const std::string name = op_slot_name(futex_op_slot(static_cast<int>(c.entry->v[1])));
+      if (std::find(options.ops.begin(), options.ops.end(), name) == options.ops.end()) return false;
+    }
+    if (options.status != StraceOptions::Status::kAll) {
+      if (c.exit == nullptr) return false;
+      const bool bad = failed(static_cast<std::int64_t>(c.exit->v[0]));
+      return options.status == StraceOptions::Status::kFailed ? bad : !bad;
+    }
+    return true;
+  };
+  // With -o FILE strace prints every line's pid in a column; on stderr, "[pid N] " while more
+  // than one thread is traced. The trace has no thread creation events, so a process counts as
+  // threaded for all its lines when more than one of its threads made a call (docs/tracing.md).
+  const bool pid_column = options.pid_column;
+  std::map<std::int32_t, std::set<std::int32_t>> tids_of;
+  for (const Call& c : calls) tids_of[c.entry->pid].insert(c.entry->tid);
+  std::size_t processes_with_threads = 0;
+  for (const auto& [pid, tids] : tids_of) processes_with_threads += tids.size() > 1 ? 1 : 0;
+  const bool many = tids_of.size() > 1 || processes_with_threads > 0;
+  const bool buffered = options.status != StraceOptions::Status::kAll;
+  Printer p(options, pid_column);
+  const Call* open_line = nullptr;  // a call whose entry is printed and whose result is not
+  auto interrupt_open_line = [&] {
+    if (open_line == nullptr) return;
+    p.text(" <unfinished ...>");
+    p.end();
+    open_line = nullptr;
+  };
+  for (const TraceEvent& e : events) {
+    if (e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit) continue;
+    auto it = call_of.find(&e);
+    if (it == call_of.end()) continue;
+    const Call& c = calls[it->second];
+    if (!selected(c)) continue;
+    const std::int64_t result = c.exit != nullptr ? static_cast<std::int64_t>(c.exit->v[0]) : 0;
+    if (buffered) {
+      // Filtered by status: whole lines, printed when the call returns.
+      if (e.kind != TraceKind::kExit) continue;
+      p.leader(*c.entry, many);
+      p.text(call_text(*c.entry, result));
+      p.result(*c.entry, e);
+      continue;
+    }
+    if (e.kind == TraceKind::kEntry) {
+      interrupt_open_line();
+      p.leader(e, many);
+      std::string text = call_text(e, result);
+      text.pop_back();  // the ')' comes with the result, or after "resumed>"
+      p.text(text);
+      open_line = &c;
+      if (c.exit == nullptr) interrupt_open_line();  // the guest ended inside this call
+      continue;
+    }
+    if (open_line == &c) {
+      p.text(")");
+      p.result(*c.entry, e);
+      open_line = nullptr;
+      continue;
+    }
+    interrupt_open_line();
+    p.leader(e, many);
+    p.text(c.entry->nr == SYS_futex ? "<... futex resumed>)" : "<... syscall resumed>)");
+    p.result(*c.entry, e);
+  }
+  interrupt_open_line();
+  if (exit) {
+    TraceEvent at;
+    at.tid = exit->pid;
+    at.ts_ns = exit->ts_ns;
+    // By now the other threads are gone, so strace has one tracee left and no "[pid N] " (with
+    // -o, the pid column as always).
+    p.leader(at, false);
+    p.text("+++ " + exit->text + " +++");
+    p.end();
+  }
+  return p.take();
+}
+
+}  // namespace futexbox::tools
