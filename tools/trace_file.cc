@@ -37,7 +37,7 @@ sync::SpscRing<TraceEvent> TraceFile::ring(std::uint32_t i) const noexcept {
                                     header_->capacity);
 }
 
-TraceFile TraceFile::create(std::uint32_t slots, std::uint32_t capacity) {
+TraceFile TraceFile::create(std::uint32_t record, std::uint32_t slots, std::uint32_t capacity) {
   const char* dir = std::getenv("TMPDIR");
   std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
                      "/futexbox-trace-XXXXXX";
@@ -62,6 +62,7 @@ TraceFile TraceFile::create(std::uint32_t slots, std::uint32_t capacity) {
   f.header_->size = size;
   f.header_->slots = slots;
   f.header_->capacity = capacity;
+  f.header_->record = record;
   for (std::uint32_t i = 0; i < slots; ++i) new (&f.slot(i)) TraceSlot();
   f.path_ = std::move(path);
   f.owner_ = true;

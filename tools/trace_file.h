@@ -35,7 +35,10 @@ enum class TraceKind : std::uint16_t {
 // Flags of a record.
 inline constexpr std::uint16_t kTraceServed = 1;       // served by futexbox (else forwarded)
 inline constexpr std::uint16_t kTraceTimeoutRead = 2;  // kEntry: v[6], v[7] hold the timespec
-inline constexpr std::uint16_t kTraceNotRun = 4;  // kExit: a signal came first; the call is issued again
+inline constexpr std::uint16_t kTraceNotRun = 4;
+
+// TraceFileHeader::record bits.
+inline constexpr std::uint32_t kTraceWaits = 1;  // kExit: a signal came first; the call is issued again
 
 struct TraceEvent {
   std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
@@ -60,16 +63,20 @@ struct TraceFileHeader {
   std::uint64_t size = 0;  // of the whole file
   std::uint32_t slots = 0;
   std::uint32_t capacity = 0;  // records per slot
+  // What the agent records besides calls' entries and exits (kTraceWaits: the kernel's wait,
+  // wake-up, wake and requeue events, which the strace view does not need).
+  std::uint32_t record = 0;
+  std::uint32_t reserved = 0;
   std::atomic<std::uint64_t> unslotted{0};  // events of threads that found no free slot
 };
 
 class TraceFile {
  public:
   static constexpr std::uint32_t kDefaultSlots = 512;
-  static constexpr std::uint32_t kDefaultCapacity = 16384;
+  static constexpr std::uint32_t kDefaultCapacity = 32768;
 
   // A fresh file under $TMPDIR (or /tmp). Throws std::system_error on failure.
-  static TraceFile create(std::uint32_t slots = kDefaultSlots,
+  static TraceFile create(std::uint32_t record = 0, std::uint32_t slots = kDefaultSlots,
                           std::uint32_t capacity = kDefaultCapacity);
   // Maps an existing file; invalid() if `path` does not hold one. Async-signal-safe.
   static TraceFile attach(const char* path) noexcept;
@@ -82,6 +89,7 @@ class TraceFile {
   ~TraceFile();  // unmaps; removes the file if this object created it
 
   [[nodiscard]] bool valid() const noexcept { return header_ != nullptr; }
+  [[nodiscard]] std::uint32_t record() const noexcept { return header_->record; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   // Never unmaps (the agent: its threads may record until the very end).
   void keep_mapped() noexcept;

@@ -34,11 +34,12 @@ long env_or(const char* name, long fallback) {
   return v != nullptr && *v != '\0' ? std::atol(v) : fallback;
 }
 
-enum class Mode { kNative, kServed, kStrace };
+enum class Mode { kNative, kServed, kTraced, kStrace };
 
 std::vector<std::string> wrap(Mode mode, std::vector<std::string> command) {
   std::vector<std::string> argv;
   if (mode == Mode::kServed) argv = {kFutexbox, "run", "--"};
+  if (mode == Mode::kTraced) argv = {kFutexbox, "trace", "-o", "/dev/null", "--"};
   if (mode == Mode::kStrace) argv = {"strace", "-f", "-qq", "-e", "trace=futex", "-o", "/dev/null"};
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
@@ -116,11 +117,14 @@ void register_all() {
   const struct {
     const char* name;
     Mode mode;
-  } modes[] = {{"native", Mode::kNative}, {"futexbox_run", Mode::kServed}, {"strace", Mode::kStrace}};
+  } modes[] = {{"native", Mode::kNative},
+               {"futexbox_run", Mode::kServed},
+               {"futexbox_trace", Mode::kTraced},
+               {"strace", Mode::kStrace}};
   for (const bool pinned : {false, true}) {
     const std::string suffix = pinned ? "Pinned" : "";
     for (const auto& m : modes) {
-      if (m.mode != Mode::kStrace) {
+      if (m.mode != Mode::kStrace && m.mode != Mode::kTraced) {
         benchmark::RegisterBenchmark(("RunWakeNoWaiters" + suffix + "/" + m.name).c_str(),
                                      WakeNoWaiters, m.mode, pinned)
             ->UseManualTime()
@@ -135,7 +139,7 @@ void register_all() {
     }
   }
   for (const auto& m : modes) {
-    if (m.mode == Mode::kStrace) continue;
+    if (m.mode == Mode::kStrace || m.mode == Mode::kTraced) continue;
     benchmark::RegisterBenchmark((std::string("Xz/") + m.name).c_str(), Xz, m.mode)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond)

@@ -46,6 +46,24 @@ def main() -> int:
               f"{fmt(strace) if strace else '—'} | {ratio} | "
               f"{fmt(added) if added is not None else '—'} | "
               f"{fmt(added_strace) if added_strace is not None else '—'} | {versus} |")
+    traced = [(case, row) for case, row in table.items() if row.get("futexbox_trace")]
+    if traced:
+        # futexbox trace's targets: at most 10% on top of futexbox run, and at least 5x less
+        # added time than strace.
+        print("\n| case | futexbox run | futexbox trace | trace / run | added by trace | "
+              "added by strace | strace adds / trace adds |")
+        print("|---|---|---|---|---|---|---|")
+        for case, row in traced:
+            native, ours, trace, strace = (row.get("native"), row.get("futexbox_run"),
+                                           row.get("futexbox_trace"), row.get("strace"))
+            over_run = f"{trace / ours:.3f}x" if ours else "—"
+            added = trace - native if native else None
+            added_strace = strace - native if native and strace else None
+            versus = (f"{added_strace / added:.1f}x" if added and added > 0 and added_strace
+                      else "—")
+            print(f"| {case} | {fmt(ours) if ours else '—'} | {fmt(trace)} | {over_run} | "
+                  f"{fmt(added) if added is not None else '—'} | "
+                  f"{fmt(added_strace) if added_strace is not None else '—'} | {versus} |")
     print("\n" + machine_line(data))
     return 0
 

@@ -569,7 +569,7 @@ __attribute__((constructor(101))) void agent_init() {
     agent->trace = TraceFile::attach(trace);
     if (!agent->trace.valid()) fail("mapping the trace file named by FUTEXBOX_AGENT_TRACE", -EINVAL);
     agent->trace.keep_mapped();  // threads record until the very end
-    agent->kernel.set_tracer(&g_agent_tracer);
+    if ((agent->trace.record() & kTraceWaits) != 0) agent->kernel.set_tracer(&g_agent_tracer);
   }
   if (const char* stats = std::getenv("FUTEXBOX_AGENT_STATS"); stats != nullptr && *stats != '\0') {
     if (std::strlen(stats) >= sizeof agent->stats_path) fail("FUTEXBOX_AGENT_STATS", -ENAMETOOLONG);
