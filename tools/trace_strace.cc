@@ -46,11 +46,17 @@ std::string call_text(const TraceEvent& entry, std::int64_t result) {
     c.result = result;
     return strace_futex_call(c);
   }
-  // The futex2 calls, as strace 6.1 prints syscalls it has no decoder for.
+  // The futex2 calls by name with their raw arguments (strace decodes futex_waitv's array; this
+  // does not yet).
+  const char* name = entry.nr == 449 ? "futex_waitv"
+                     : entry.nr == 454 ? "futex_wake"
+                     : entry.nr == 455 ? "futex_wait"
+                     : entry.nr == 456 ? "futex_requeue"
+                                       : "syscall";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "syscall_0x%x(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
+  std::snprintf(buf, sizeof buf, "%s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
                 ", %#" PRIx64 ", %#" PRIx64 ")",
-                entry.nr, entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4], entry.v[5]);
+                name, entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4], entry.v[5]);
   return buf;
 }
 
