@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -135,38 +136,31 @@ int main(int argc, char** argv) {
     // --help and --version are successes; everything else is a usage error.
     return rc == 0 ? 0 : kUsageError;
   }
-  if (*run_cmd) {
-    run.command = run_cmd->remaining();
+  // run and trace: PROGRAM and its arguments are what CLI11 left over, or what followed `--`.
+  auto run_guest_command = [&](CLI::App* cmd, std::vector<std::string>& command,
+                               const std::function<int()>& go) {
+    command = cmd->remaining();
     if (has_dashes) {
-      if (!run.command.empty()) {
-        std::fprintf(stderr, "futexbox run: unexpected %s before --\n", run.command.front().c_str());
+      if (!command.empty()) {
+        std::fprintf(stderr, "futexbox %s: unexpected %s before --\n", cmd->get_name().c_str(),
+                     command.front().c_str());
         return kUsageError;
       }
-      run.command = after_dashes;
+      command = after_dashes;
     }
     try {
-      return futexbox::tools::run_program(run);
+      return go();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "futexbox run: %s\n", e.what());
+      std::fprintf(stderr, "futexbox %s: %s\n", cmd->get_name().c_str(), e.what());
       return kUsageError;
     }
+  };
+  if (*run_cmd) {
+    return run_guest_command(run_cmd, run.command, [&] { return futexbox::tools::run_program(run); });
   }
   if (*trace_cmd) {
-    trace.command = trace_cmd->remaining();
-    if (has_dashes) {
-      if (!trace.command.empty()) {
-        std::fprintf(stderr, "futexbox trace: unexpected %s before --\n",
-                     trace.command.front().c_str());
-        return kUsageError;
-      }
-      trace.command = after_dashes;
-    }
-    try {
-      return futexbox::tools::trace_program(trace);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "futexbox trace: %s\n", e.what());
-      return kUsageError;
-    }
+    return run_guest_command(trace_cmd, trace.command,
+                             [&] { return futexbox::tools::trace_program(trace); });
   }
   if (*demo_cmd) return run_demo_command(demo, demo_json);
   if (*syscalls_cmd) {

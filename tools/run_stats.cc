@@ -1,14 +1,6 @@
 #include "tools/run_stats.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
 #include <new>
-#include <system_error>
 #include <utility>
 
 #include "syscalls/futex_op_name.h"
@@ -30,70 +22,26 @@ std::string op_slot_name(std::size_t slot) {
 }
 
 RunStatsFile RunStatsFile::create() {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
-                     "/futexbox-stats-XXXXXX";
-  const int fd = mkstemp(path.data());
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp " + path);
-  if (ftruncate(fd, sizeof(RunStatsPage)) != 0) {
-    const int e = errno;
-    close(fd);
-    unlink(path.c_str());
-    throw std::system_error(e, std::generic_category(), "ftruncate " + path);
-  }
-  void* p = mmap(nullptr, sizeof(RunStatsPage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  const int e = errno;
-  close(fd);
-  if (p == MAP_FAILED) {
-    unlink(path.c_str());
-    throw std::system_error(e, std::generic_category(), "mmap " + path);
-  }
   RunStatsFile f;
-  f.page_ = new (p) RunStatsPage();
-  f.path_ = std::move(path);
-  f.owner_ = true;
+  f.file_ = SharedFile::create("stats", sizeof(RunStatsPage));
+  f.page_ = new (f.file_.data()) RunStatsPage();
   return f;
 }
 
 RunStatsFile RunStatsFile::attach(const char* path) noexcept {
   RunStatsFile f;
-  if (path == nullptr || *path == '\0') return f;
-  const int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return f;
-  struct stat st {};
-  void* p = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && st.st_size == static_cast<off_t>(sizeof(RunStatsPage))) {
-    p = mmap(nullptr, sizeof(RunStatsPage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  }
-  close(fd);
-  if (p == MAP_FAILED) return f;
-  auto* page = static_cast<RunStatsPage*>(p);
-  if (page->magic != RunStatsPage::kMagic || page->size != sizeof(RunStatsPage)) {
-    munmap(p, sizeof(RunStatsPage));
-    return f;
-  }
+  SharedFile file = SharedFile::attach(path, sizeof(RunStatsPage));
+  if (!file.valid() || file.size() != sizeof(RunStatsPage)) return f;
+  auto* page = static_cast<RunStatsPage*>(file.data());
+  if (page->magic != RunStatsPage::kMagic || page->size != sizeof(RunStatsPage)) return f;
+  f.file_ = std::move(file);
   f.page_ = page;
   return f;
 }
 
-RunStatsFile::RunStatsFile(RunStatsFile&& other) noexcept
-    : page_(std::exchange(other.page_, nullptr)),
-      path_(std::move(other.path_)),
-      owner_(std::exchange(other.owner_, false)) {}
-
-RunStatsFile& RunStatsFile::operator=(RunStatsFile&& other) noexcept {
-  if (this != &other) {
-    this->~RunStatsFile();
-    new (this) RunStatsFile(std::move(other));
-  }
-  return *this;
+RunStatsPage* RunStatsFile::release() noexcept {
+  file_.release();
+  return std::exchange(page_, nullptr);
 }
-
-RunStatsFile::~RunStatsFile() {
-  if (page_ != nullptr) munmap(page_, sizeof(RunStatsPage));
-  if (owner_) unlink(path_.c_str());
-}
-
-RunStatsPage* RunStatsFile::release() noexcept { return std::exchange(page_, nullptr); }
 
 }  // namespace futexbox::tools

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/shared_file.h"
+
 namespace futexbox::tools {
 
 inline constexpr std::size_t kFutexCommands = 14;
@@ -71,22 +73,15 @@ class RunStatsFile {
   static RunStatsFile attach(const char* path) noexcept;
 
   RunStatsFile() = default;
-  RunStatsFile(RunStatsFile&& other) noexcept;
-  RunStatsFile& operator=(RunStatsFile&& other) noexcept;
-  RunStatsFile(const RunStatsFile&) = delete;
-  RunStatsFile& operator=(const RunStatsFile&) = delete;
-  // Unmaps, and removes the file if this object created it.
-  ~RunStatsFile();
 
   [[nodiscard]] RunStatsPage* page() const noexcept { return page_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] const std::string& path() const noexcept { return file_.path(); }
   // Keeps the mapping but forgets the page (the agent never unmaps: threads may still count).
   RunStatsPage* release() noexcept;
 
  private:
+  SharedFile file_;  // unmapped, and removed if created here, when this goes away
   RunStatsPage* page_ = nullptr;
-  std::string path_;
-  bool owner_ = false;
 };
 
 }  // namespace futexbox::tools

@@ -1,14 +1,6 @@
 #include "tools/trace_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
 #include <new>
-#include <system_error>
 #include <utility>
 
 namespace futexbox::tools {
@@ -38,83 +30,29 @@ sync::SpscRing<TraceEvent> TraceFile::ring(std::uint32_t i) const noexcept {
 }
 
 TraceFile TraceFile::create(std::uint32_t record, std::uint32_t slots, std::uint32_t capacity) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
-                     "/futexbox-trace-XXXXXX";
-  const int fd = mkstemp(path.data());
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp " + path);
-  const std::uint64_t size = file_size(slots, capacity);
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    const int e = errno;
-    close(fd);
-    unlink(path.c_str());
-    throw std::system_error(e, std::generic_category(), "ftruncate " + path);
-  }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  const int e = errno;
-  close(fd);
-  if (p == MAP_FAILED) {
-    unlink(path.c_str());
-    throw std::system_error(e, std::generic_category(), "mmap " + path);
-  }
   TraceFile f;
-  f.header_ = new (p) TraceFileHeader();
-  f.header_->size = size;
+  f.file_ = SharedFile::create("trace", file_size(slots, capacity));
+  f.header_ = new (f.file_.data()) TraceFileHeader();
+  f.header_->size = f.file_.size();
   f.header_->slots = slots;
   f.header_->capacity = capacity;
   f.header_->record = record;
   for (std::uint32_t i = 0; i < slots; ++i) new (&f.slot(i)) TraceSlot();
-  f.path_ = std::move(path);
-  f.owner_ = true;
   return f;
 }
 
 TraceFile TraceFile::attach(const char* path) noexcept {
   TraceFile f;
-  if (path == nullptr || *path == '\0') return f;
-  const int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return f;
-  struct stat st {};
-  void* p = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(sizeof(TraceFileHeader))) {
-    p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED,
-             fd, 0);
-  }
-  close(fd);
-  if (p == MAP_FAILED) return f;
-  auto* header = static_cast<TraceFileHeader*>(p);
-  if (header->magic != TraceFileHeader::kMagic ||
-      header->size != static_cast<std::uint64_t>(st.st_size) ||
+  SharedFile file = SharedFile::attach(path, sizeof(TraceFileHeader));
+  if (!file.valid()) return f;
+  auto* header = static_cast<TraceFileHeader*>(file.data());
+  if (header->magic != TraceFileHeader::kMagic || header->size != file.size() ||
       header->size != file_size(header->slots, header->capacity)) {
-    munmap(p, static_cast<std::size_t>(st.st_size));
     return f;
   }
+  f.file_ = std::move(file);
   f.header_ = header;
   return f;
-}
-
-TraceFile::TraceFile(TraceFile&& other) noexcept
-    : header_(std::exchange(other.header_, nullptr)),
-      path_(std::move(other.path_)),
-      owner_(std::exchange(other.owner_, false)),
-      keep_mapping_(std::exchange(other.keep_mapping_, false)) {}
-
-TraceFile& TraceFile::operator=(TraceFile&& other) noexcept {
-  if (this != &other) {
-    this->~TraceFile();
-    new (this) TraceFile(std::move(other));
-  }
-  return *this;
-}
-
-TraceFile::~TraceFile() {
-  if (header_ != nullptr && !keep_mapping_) munmap(header_, header_->size);
-  if (owner_) unlink(path_.c_str());
-}
-
-void TraceFile::keep_mapped() noexcept {
-  keep_mapping_ = true;
-  owner_ = false;
 }
 
 int TraceFile::claim(pid_t pid, pid_t tid,

@@ -20,6 +20,7 @@
 
 #include "sync/function_ref.h"
 #include "sync/spsc_ring.h"
+#include "tools/shared_file.h"
 
 namespace futexbox::tools {
 
@@ -82,17 +83,12 @@ class TraceFile {
   static TraceFile attach(const char* path) noexcept;
 
   TraceFile() = default;
-  TraceFile(TraceFile&& other) noexcept;
-  TraceFile& operator=(TraceFile&& other) noexcept;
-  TraceFile(const TraceFile&) = delete;
-  TraceFile& operator=(const TraceFile&) = delete;
-  ~TraceFile();  // unmaps; removes the file if this object created it
 
   [[nodiscard]] bool valid() const noexcept { return header_ != nullptr; }
   [[nodiscard]] std::uint32_t record() const noexcept { return header_->record; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] const std::string& path() const noexcept { return file_.path(); }
   // Never unmaps (the agent: its threads may record until the very end).
-  void keep_mapped() noexcept;
+  void keep_mapped() noexcept { file_.keep_mapped(); }
 
   // Producer side, on the guest thread `tid` of process `pid`: the slot it owns, claimed on first
   // use (a slot whose owner no longer exists and whose ring is drained is reused), or -1.
@@ -112,10 +108,8 @@ class TraceFile {
   [[nodiscard]] sync::SpscRing<TraceEvent> ring(std::uint32_t i) const noexcept;
   static std::uint64_t file_size(std::uint32_t slots, std::uint32_t capacity) noexcept;
 
+  SharedFile file_;  // unmapped, and removed if created here, when this goes away
   TraceFileHeader* header_ = nullptr;
-  std::string path_;
-  bool owner_ = false;
-  bool keep_mapping_ = false;
 };
 
 }  // namespace futexbox::tools
