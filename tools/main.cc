@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
       ->type_name("EXPR")
       // One value per -e, so the PROGRAM that follows is not taken for another.
       ->allow_extra_args(false);
+  trace_cmd->add_flag("-c,--summary", trace.summary,
+                      "Instead of the calls, print per futex op the calls, errors and time spent "
+                      "(like strace -c), then the futex words with the most total wait time: "
+                      "waits, waiting and waking threads, p50/p99/max wait, and a name (symbol, "
+                      "mapped file, [heap], [stack:PID])");
   trace_cmd->add_option("--format", trace.format, "strace (the default)")
       ->check(CLI::IsMember({"strace"}));
   trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")

@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
+#include "tools/address_names.h"
 #include "tools/trace_file.h"
 #include "tools/trace_strace.h"
+#include "tools/trace_summary.h"
 
 namespace futexbox::tools {
 
@@ -34,8 +37,8 @@ constexpr std::chrono::milliseconds kDrainInterval{5};
 class TraceCollector final : public RunObserver {
  public:
   using Finish = std::function<void(const GuestExit&, std::vector<TraceEvent>&, pid_t)>;
-  TraceCollector(TraceFile& file, Finish on_finish)
-      : file_(file), on_finish_(std::move(on_finish)) {}
+  TraceCollector(TraceFile& file, AddressNamer& names, Finish on_finish)
+      : file_(file), names_(names), on_finish_(std::move(on_finish)) {}
   TraceCollector(const TraceCollector&) = delete;
   TraceCollector& operator=(const TraceCollector&) = delete;
   ~TraceCollector() override { stop(); }
@@ -46,8 +49,13 @@ class TraceCollector final : public RunObserver {
   void started(pid_t guest) override {
     guest_ = guest;
     drainer_ = std::thread([this] {
-      while (!stopping_.load(std::memory_order_acquire)) {
+      for (unsigned round = 0; !stopping_.load(std::memory_order_acquire); ++round) {
         drain();
+        // The guest's memory map, for naming addresses afterwards (the guest is gone by then):
+        // at each process's first event, and every 20 rounds (100 ms) for libraries loaded later.
+        if (round % 20 == 0) {
+          for (const pid_t pid : pids_) names_.snapshot(pid);
+        }
         std::this_thread::sleep_for(kDrainInterval);
       }
     });
@@ -60,7 +68,10 @@ class TraceCollector final : public RunObserver {
 
  private:
   void drain() {
-    file_.drain([this](const TraceEvent& e) { events_.push_back(e); });
+    file_.drain([this](const TraceEvent& e) {
+      events_.push_back(e);
+      if (pids_.insert(e.pid).second) names_.snapshot(e.pid);
+    });
   }
   void stop() {
     stopping_.store(true, std::memory_order_release);
@@ -68,6 +79,8 @@ class TraceCollector final : public RunObserver {
   }
 
   TraceFile& file_;
+  AddressNamer& names_;
+  std::set<pid_t> pids_;
   Finish on_finish_;
   std::vector<TraceEvent> events_;  // the drainer's, then (after the join) the finisher's
   pid_t guest_ = 0;
@@ -108,14 +121,20 @@ int trace_program(const TraceOptions& options) {
   // The strace view needs only calls; the wait and wake events are for the views that show
   // contention, and cost the guest time to record.
   TraceFile file = TraceFile::create(/*record=*/0);
-  TraceCollector collector(file, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
-                                     pid_t guest) {
-    strace.realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-    StraceExit end;
-    end.text = exit_text(exit);
-    end.pid = guest;
-    end.ts_ns = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
-    const std::string text = format_strace(std::move(events), strace, end);
+  AddressNamer names;
+  TraceCollector collector(file, names, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
+                                            pid_t guest) {
+    std::string text;
+    if (options.summary) {
+      text = format_summary(std::move(events), names);
+    } else {
+      strace.realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+      StraceExit end;
+      end.text = exit_text(exit);
+      end.pid = guest;
+      end.ts_ns = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
+      text = format_strace(std::move(events), strace, end);
+    }
     if (file_out.is_open()) {
       file_out << text;
       file_out.close();

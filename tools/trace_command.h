@@ -19,6 +19,7 @@ struct TraceOptions {
   int timestamps = 0;                    // -t, -tt, -ttt
   std::vector<std::string> expressions;  // -e EXPR
   std::string format = "strace";
+  bool summary = false;  // -c: the per-op table and the contention profile instead of the lines
   std::string agent;
   std::vector<std::string> command;
 };

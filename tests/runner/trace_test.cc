@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/runner/process.h"
+#include "tools/address_names.h"
 
 namespace futexbox::testing {
 namespace {
@@ -153,6 +154,60 @@ TEST(Trace, UsageErrorsExit2) {
   EXPECT_EQ(run({kFutexbox, "trace", "-o", "/nonexistent/dir/x", guest("strace_calls")}).exit_code(), 2);
   EXPECT_EQ(run({kFutexbox, "trace"}).exit_code(), 2);
   EXPECT_EQ(run({kFutexbox, "trace", "--format=bogus", guest("strace_calls")}).exit_code(), 2);
+}
+
+}  // namespace
+}  // namespace futexbox::testing
+
+namespace futexbox::testing {
+namespace {
+
+TEST(TraceSummary, PerOpTableAndContentionProfileNameTheGuestsWords) {
+  const Finished f = run({kFutexbox, "trace", "-c", guest("futex_heavy"), "2000"});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  const std::vector<std::string> lines = lines_of(f.err);
+  ASSERT_GT(lines.size(), 8u) << f.err;
+  EXPECT_EQ(lines[0], "% time     seconds  usecs/call     calls    errors op");
+  // Per-op rows add up to the total row.
+  const std::regex row(R"(^ *([0-9.]+) +([0-9.]+) +([0-9]*) +([0-9]+) +([0-9]*) (.+)$)");
+  std::uint64_t sum = 0;
+  std::uint64_t total = 0;
+  bool in_table = false;
+  for (const std::string& line : lines) {
+    if (line.rfind("------", 0) == 0) {
+      in_table = !in_table;
+      continue;
+    }
+    std::smatch m;
+    if (!std::regex_match(line, m, row)) continue;
+    if (m[6].str() == "total") {
+      total = std::stoull(m[4].str());
+    } else if (in_table) {
+      sum += std::stoull(m[4].str());
+    }
+  }
+  EXPECT_GT(total, 1000u);
+  EXPECT_EQ(sum, total);
+  // The contended words are named by their symbols in the guest's .bss.
+  EXPECT_NE(f.err.find("Contention: futex words by total wait time"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(f.err, std::regex(R"(  (m|turn(\+0x[0-9a-f]+)?|shared) in /.*/futex_heavy)")))
+      << f.err;
+}
+
+TEST(TraceSummary, AnonymousMemoryIsNamedByKind) {
+  tools::AddressNamer names;
+  names.set_maps(42,
+                 "00400000-00401000 r--p 00000000 08:01 12 /nonexistent/prog\n"
+                 "00401000-00402000 rw-p 00001000 08:01 12 /nonexistent/prog\n"
+                 "01000000-01021000 rw-p 00000000 00:00 0 [heap]\n"
+                 "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
+                 "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]\n");
+  EXPECT_EQ(names.name(42, 0x1000010), "[heap]");
+  EXPECT_EQ(names.name(42, 0x7ffc00000100), "[stack:42]");
+  EXPECT_EQ(names.name(42, 0x7f0000000010), "[anon]");
+  EXPECT_EQ(names.name(42, 0x12345), "0x12345");
+  EXPECT_EQ(names.name(7, 0x1000010), "0x1000010");  // no map of that process
+  EXPECT_EQ(names.name(42, 0x401008), "/nonexistent/prog");  // unreadable image: just its path
 }
 
 }  // namespace
