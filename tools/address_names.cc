@@ -133,6 +133,13 @@ const ElfSymbols* AddressNamer::symbols(const std::string& path) const {
   return it->second->valid() ? it->second.get() : nullptr;
 }
 
+std::string AddressNamer::executable(pid_t pid) const {
+  auto found = maps_.find(pid);
+  if (found == maps_.end() || found->second.empty()) return "";
+  const std::string& path = found->second.front().path;
+  return !path.empty() && path[0] == '/' ? path : "";
+}
+
 std::string AddressNamer::name(pid_t pid, std::uint64_t addr) const {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%#" PRIx64, addr);

@@ -32,6 +32,8 @@ class AddressNamer {
   void set_maps(pid_t pid, const std::string& maps_text);
   [[nodiscard]] bool has_maps(pid_t pid) const { return maps_.count(pid) != 0; }
   [[nodiscard]] std::string name(pid_t pid, std::uint64_t addr) const;
+  // The process's executable: the file of its first mapping (empty if unknown).
+  [[nodiscard]] std::string executable(pid_t pid) const;
 
  private:
   struct Mapping {

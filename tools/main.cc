@@ -91,8 +91,11 @@ int main(int argc, char** argv) {
                       "(like strace -c), then the futex words with the most total wait time: "
                       "waits, waiting and waking threads, p50/p99/max wait, and a name (symbol, "
                       "mapped file, [heap], [stack:PID])");
-  trace_cmd->add_option("--format", trace.format, "strace (the default)")
-      ->check(CLI::IsMember({"strace"}));
+  trace_cmd->add_option("--format", trace.format,
+                        "strace (the default), or chrome: Chrome Trace Event JSON for "
+                        "ui.perfetto.dev or chrome://tracing (a slice per call, an arrow from each "
+                        "waker to each thread it woke, waiter counters for the hottest words)")
+      ->check(CLI::IsMember({"strace", "chrome"}));
   trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")
       ->type_name("PATH");
   trace_cmd->footer(

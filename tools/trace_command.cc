@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tools/address_names.h"
+#include "tools/trace_chrome.h"
 #include "tools/trace_file.h"
 #include "tools/trace_strace.h"
 #include "tools/trace_summary.h"
@@ -110,7 +111,8 @@ int trace_program(const TraceOptions& options) {
   for (const std::string& e : options.expressions) {
     if (!parse_strace_expression(e, strace)) return usage("invalid -e expression '" + e + "'");
   }
-  if (options.format != "strace") return usage("unknown --format " + options.format);
+  const bool chrome = options.format == "chrome";
+  if (options.format != "strace" && !chrome) return usage("unknown --format " + options.format);
   // Open the output now: a path that cannot be written is a usage error, not a late surprise.
   std::ofstream file_out;
   if (!options.output.empty()) {
@@ -120,13 +122,15 @@ int trace_program(const TraceOptions& options) {
 
   // The strace view needs only calls; the wait and wake events are for the views that show
   // contention, and cost the guest time to record.
-  TraceFile file = TraceFile::create(/*record=*/0);
+  TraceFile file = TraceFile::create(chrome ? kTraceWaits : 0);
   AddressNamer names;
   TraceCollector collector(file, names, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
                                             pid_t guest) {
     std::string text;
     if (options.summary) {
       text = format_summary(std::move(events), names);
+    } else if (chrome) {
+      text = format_chrome(std::move(events), names);
     } else {
       strace.realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
       StraceExit end;

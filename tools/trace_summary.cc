@@ -24,7 +24,9 @@ struct Completed {
   std::uint64_t ns;
 };
 
-std::string op_name(const TraceEvent& entry) {
+}  // namespace
+
+std::string call_name(const TraceEvent& entry) {
   switch (entry.nr) {
     case SYS_futex:
       return op_slot_name(futex_op_slot(static_cast<int>(entry.v[1])));
@@ -40,6 +42,8 @@ std::string op_name(const TraceEvent& entry) {
       return "syscall_" + std::to_string(entry.nr);
   }
 }
+
+namespace {
 
 // Calls that may sleep on the word at v[0], and calls that wake waiters of it.
 bool waits_on_uaddr(const TraceEvent& e) {
@@ -112,7 +116,7 @@ std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& n
   std::map<std::string, OpRow> ops;
   OpRow total;
   for (const Completed& c : calls) {
-    OpRow& row = ops[op_name(*c.entry)];
+    OpRow& row = ops[call_name(*c.entry)];
     row.ns += c.ns;
     ++row.calls;
     row.errors += is_error(c.result) ? 1 : 0;

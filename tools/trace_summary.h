@@ -13,6 +13,10 @@
 
 namespace futexbox::tools {
 
+// A call's name as the views show it: the futex op in strace's spelling (FUTEX_WAIT_PRIVATE, ...)
+// or the futex2 syscall's name.
+std::string call_name(const TraceEvent& entry);
+
 // `top`: how many addresses the contention profile lists.
 std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& names,
                            std::size_t top = 10);

@@ -1,7 +1,8 @@
 // futexbox trace end to end: the same lines as the host's strace for a deterministic guest, the
 // strace conventions for threads (unfinished/resumed, pid prefixes), -T/-t/-e/-o, a guest that
-// crashes, and usage errors.
+// crashes, usage errors, the -c summary and the Chrome/Perfetto JSON (read back with nlohmann).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
@@ -208,6 +209,79 @@ TEST(TraceSummary, AnonymousMemoryIsNamedByKind) {
   EXPECT_EQ(names.name(42, 0x12345), "0x12345");
   EXPECT_EQ(names.name(7, 0x1000010), "0x1000010");  // no map of that process
   EXPECT_EQ(names.name(42, 0x401008), "/nonexistent/prog");  // unreadable image: just its path
+}
+
+}  // namespace
+}  // namespace futexbox::testing
+
+namespace futexbox::testing {
+namespace {
+
+nlohmann::json chrome_trace_of(const std::vector<std::string>& guest_argv, int* exit_code,
+                               int* signal) {
+  const std::string out = temp("chrome");
+  std::vector<std::string> argv = {kFutexbox, "trace", "--format=chrome", "-o", out, "--"};
+  argv.insert(argv.end(), guest_argv.begin(), guest_argv.end());
+  const Finished f = run(argv);
+  *exit_code = f.exit_code();
+  *signal = f.signal();
+  const std::string text = slurp(out);
+  std::filesystem::remove(out);
+  return nlohmann::json::parse(text);  // throws (fails the test) unless it is one valid document
+}
+
+TEST(TraceChrome, SlicesFlowsFromWakerToWokenCountersAndNames) {
+  int code = 0;
+  int sig = 0;
+  const nlohmann::json doc = chrome_trace_of({guest("condvar")}, &code, &sig);
+  ASSERT_EQ(code, 0);
+  ASSERT_TRUE(doc.is_object());
+  const nlohmann::json& events = doc.at("traceEvents");
+  ASSERT_TRUE(events.is_array());
+  std::map<std::string, int> phases;
+  std::map<std::uint64_t, nlohmann::json> starts;
+  int flows = 0;
+  bool process_named = false;
+  for (const nlohmann::json& e : events) {
+    const std::string ph = e.at("ph");
+    ++phases[ph];
+    if (ph == "M" && e.at("name") == "process_name") {
+      process_named = e.at("args").at("name").get<std::string>().rfind("condvar ", 0) == 0;
+    }
+    if (ph == "X") {
+      ASSERT_GE(e.at("dur").get<double>(), 0.0);
+      ASSERT_EQ(e.at("cat"), "futex");
+      ASSERT_TRUE(e.at("name").get<std::string>().rfind("FUTEX_", 0) == 0) << e.dump();
+    }
+    if (ph == "s") starts[e.at("id").get<std::uint64_t>()] = e;
+    if (ph == "f") {
+      const auto s = starts.find(e.at("id").get<std::uint64_t>());
+      ASSERT_NE(s, starts.end()) << "a flow end before its start: " << e.dump();
+      EXPECT_NE(s->second.at("tid"), e.at("tid")) << "a thread does not wake itself";
+      EXPECT_LE(s->second.at("ts").get<double>(), e.at("ts").get<double>());
+      ++flows;
+    }
+    if (ph == "C") {
+      ASSERT_GE(e.at("args").at("waiters").get<int>(), 0);
+    }
+  }
+  EXPECT_TRUE(process_named);
+  EXPECT_GT(phases["X"], 100);
+  EXPECT_GT(phases["i"], 0);
+  EXPECT_GT(flows, 0);
+  EXPECT_EQ(phases["s"], phases["f"]);
+  EXPECT_GT(phases["C"], 0);
+  EXPECT_GE(phases["M"], 2);
+}
+
+TEST(TraceChrome, ACrashingGuestStillGivesOneValidDocument) {
+  int code = 0;
+  int sig = 0;
+  const nlohmann::json doc = chrome_trace_of({guest("exit_status"), "segv"}, &code, &sig);
+  EXPECT_EQ(sig, SIGSEGV);
+  int slices = 0;
+  for (const nlohmann::json& e : doc.at("traceEvents")) slices += e.at("ph") == "X";
+  EXPECT_EQ(slices, 1);  // its one FUTEX_WAKE_PRIVATE
 }
 
 }  // namespace

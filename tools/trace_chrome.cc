@@ -1,0 +1,156 @@
+#include "tools/trace_chrome.h"
+
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+#include "tools/trace_summary.h"
+
+namespace futexbox::tools {
+
+namespace {
+
+using nlohmann::json;
+
+double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#" PRIx64, v);
+  return buf;
+}
+
+std::string basename_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+constexpr std::size_t kCountedWords = 5;  // waiter counters for the hottest words
+
+}  // namespace
+
+std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& names) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const TraceEvent& a, const TraceEvent& b) { return a.ts_ns < b.ts_ns; });
+  const std::uint64_t origin = events.empty() ? 0 : events.front().ts_ns;
+  json trace = json::array();
+
+  // Names: the process by its executable, threads by tid (the main thread is the pid).
+  std::map<std::int32_t, std::set<std::int32_t>> threads;
+  for (const TraceEvent& e : events) threads[e.pid].insert(e.tid);
+  for (const auto& [pid, tids] : threads) {
+    const std::string exe = names.executable(pid);
+    trace.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", pid},
+                     {"args", {{"name", (exe.empty() ? "guest" : basename_of(exe)) + " " +
+                                            std::to_string(pid)}}}});
+    for (const std::int32_t tid : tids) {
+      trace.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
+                       {"args", {{"name", tid == pid ? "main " + std::to_string(tid)
+                                                      : "thread " + std::to_string(tid)}}}});
+    }
+  }
+
+  // Calls as slices; served waits' wake-ups as flow ends; wakes as instants and flow starts.
+  std::unordered_map<std::int32_t, const TraceEvent*> open;
+  // The latest wake each thread issued per word, for the flow arrow to the thread it woke.
+  std::map<std::pair<std::int32_t, std::uint64_t>, std::uint64_t> last_wake;  // (tid, uaddr) -> ts
+  struct Wait {
+    std::uint64_t begin, end, uaddr;
+    std::int32_t pid, tid;
+  };
+  std::vector<Wait> waits;
+  std::map<std::pair<std::int32_t, std::uint64_t>, std::uint64_t> wait_time;  // (pid, uaddr)
+  auto end_wait = [&](std::int32_t tid, std::uint64_t ts) {
+    for (auto w = waits.rbegin(); w != waits.rend(); ++w) {
+      if (w->tid != tid) continue;
+      if (w->end == 0) {
+        w->end = ts;
+        wait_time[{w->pid, w->uaddr}] += ts - w->begin;
+      }
+      return;
+    }
+  };
+  std::uint64_t next_flow = 1;
+  for (const TraceEvent& e : events) {
+    switch (e.kind) {
+      case TraceKind::kEntry:
+        open[e.tid] = &e;
+        break;
+      case TraceKind::kExit: {
+        auto it = open.find(e.tid);
+        if (it == open.end()) break;
+        const TraceEvent& entry = *it->second;
+        open.erase(it);
+        end_wait(e.tid, e.ts_ns);  // a served wait that timed out or was interrupted ends here
+        if ((e.flags & kTraceNotRun) != 0) break;
+        const auto result = static_cast<std::int64_t>(e.v[0]);
+        trace.push_back({{"ph", "X"}, {"cat", "futex"}, {"name", call_name(entry)},
+                         {"pid", e.pid}, {"tid", e.tid}, {"ts", us(entry.ts_ns - origin)},
+                         {"dur", us(e.ts_ns - entry.ts_ns)},
+                         {"args", {{"uaddr", hex(entry.v[0])}, {"result", result},
+                                   {"served", (e.flags & kTraceServed) != 0}}}});
+        break;
+      }
+      case TraceKind::kWait:
+        waits.push_back({e.ts_ns, 0, e.v[0], e.pid, e.tid});
+        break;
+      case TraceKind::kWoken: {
+        end_wait(e.tid, e.ts_ns);
+        const auto waker = static_cast<std::int32_t>(e.v[1]);
+        auto wake = last_wake.find({waker, e.v[0]});
+        if (waker == 0 || wake == last_wake.end()) break;
+        const std::uint64_t id = next_flow++;
+        trace.push_back({{"ph", "s"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
+                         {"pid", e.pid}, {"tid", waker}, {"ts", us(wake->second - origin)}});
+        trace.push_back({{"ph", "f"}, {"bp", "e"}, {"cat", "futex"}, {"name", "wake"},
+                         {"id", id}, {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)}});
+        break;
+      }
+      case TraceKind::kWake:
+        last_wake[{e.tid, e.v[0]}] = e.ts_ns;
+        trace.push_back({{"ph", "i"}, {"s", "t"}, {"cat", "futex"},
+                         {"name", "wake " + hex(e.v[0])}, {"pid", e.pid}, {"tid", e.tid},
+                         {"ts", us(e.ts_ns - origin)}, {"args", {{"woken", e.v[1]}}}});
+        break;
+      case TraceKind::kRequeue:
+        trace.push_back({{"ph", "i"}, {"s", "t"}, {"cat", "futex"},
+                         {"name", "requeue " + hex(e.v[0]) + " -> " + hex(e.v[1])},
+                         {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)},
+                         {"args", {{"woken", e.v[2]}, {"requeued", e.v[3]}}}});
+        break;
+    }
+  }
+
+  // Waiter counters for the words with the most wait time.
+  std::vector<std::pair<std::uint64_t, std::pair<std::int32_t, std::uint64_t>>> hottest;
+  for (const auto& [key, ns] : wait_time) hottest.push_back({ns, key});
+  std::sort(hottest.rbegin(), hottest.rend());
+  if (hottest.size() > kCountedWords) hottest.resize(kCountedWords);
+  for (const auto& [ns, key] : hottest) {
+    std::vector<std::pair<std::uint64_t, int>> steps;
+    for (const Wait& w : waits) {
+      if (w.pid != key.first || w.uaddr != key.second || w.end == 0) continue;
+      steps.push_back({w.begin, +1});
+      steps.push_back({w.end, -1});
+    }
+    std::sort(steps.begin(), steps.end());
+    const std::string name = "waiters " + names.name(key.first, key.second);
+    int waiting = 0;
+    for (const auto& [ts, delta] : steps) {
+      waiting += delta;
+      trace.push_back({{"ph", "C"}, {"name", name}, {"pid", key.first},
+                       {"ts", us(ts - origin)}, {"args", {{"waiters", waiting}}}});
+    }
+  }
+  json doc = {{"traceEvents", trace}, {"displayTimeUnit", "ns"},
+              {"otherData", {{"producer", "futexbox trace"}}}};
+  return doc.dump() + "\n";
+}
+
+}  // namespace futexbox::tools
