@@ -96,6 +96,12 @@ int main(int argc, char** argv) {
                         "ui.perfetto.dev or chrome://tracing (a slice per call, an arrow from each "
                         "waker to each thread it woke, waiter counters for the hottest words)")
       ->check(CLI::IsMember({"strace", "chrome"}));
+  trace_cmd->add_option("--on-deadlock", trace.on_deadlock,
+                        "When every thread of a guest process has been stuck for 300 ms in futex "
+                        "waits without a timeout: report (print each thread, the word it waits on "
+                        "and who last woke it; the default), abort (report and kill the guest), "
+                        "or ignore")
+      ->check(CLI::IsMember({"report", "abort", "ignore"}));
   trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")
       ->type_name("PATH");
   trace_cmd->footer(

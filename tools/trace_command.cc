@@ -1,5 +1,6 @@
 #include "tools/trace_command.h"
 
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,11 +9,13 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "tools/address_names.h"
 #include "tools/trace_chrome.h"
+#include "tools/trace_deadlock.h"
 #include "tools/trace_file.h"
 #include "tools/trace_strace.h"
 #include "tools/trace_summary.h"
@@ -38,8 +41,9 @@ constexpr std::chrono::milliseconds kDrainInterval{5};
 class TraceCollector final : public RunObserver {
  public:
   using Finish = std::function<void(const GuestExit&, std::vector<TraceEvent>&, pid_t)>;
-  TraceCollector(TraceFile& file, AddressNamer& names, Finish on_finish)
-      : file_(file), names_(names), on_finish_(std::move(on_finish)) {}
+  TraceCollector(TraceFile& file, AddressNamer& names, const std::string& on_deadlock,
+                 Finish on_finish)
+      : file_(file), names_(names), on_deadlock_(on_deadlock), on_finish_(std::move(on_finish)) {}
   TraceCollector(const TraceCollector&) = delete;
   TraceCollector& operator=(const TraceCollector&) = delete;
   ~TraceCollector() override { stop(); }
@@ -56,6 +60,7 @@ class TraceCollector final : public RunObserver {
         // at each process's first event, and every 20 rounds (100 ms) for libraries loaded later.
         if (round % 20 == 0) {
           for (const pid_t pid : pids_) names_.snapshot(pid);
+          watch_deadlocks();
         }
         std::this_thread::sleep_for(kDrainInterval);
       }
@@ -69,10 +74,25 @@ class TraceCollector final : public RunObserver {
 
  private:
   void drain() {
-    file_.drain([this](const TraceEvent& e) {
+    const auto now = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
+    file_.drain([this, now](const TraceEvent& e) {
       events_.push_back(e);
       if (pids_.insert(e.pid).second) names_.snapshot(e.pid);
+      if (on_deadlock_ != "ignore") deadlocks_.observe(e, now);
     });
+  }
+  // Every 100 ms: a process whose threads are all stuck gets reported (and killed, if asked).
+  void watch_deadlocks() {
+    if (on_deadlock_ == "ignore") return;
+    const auto now = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
+    while (std::optional<DeadlockReport> r = deadlocks_.check(now, names_)) {
+      std::fputs(r->text.c_str(), stderr);
+      if (on_deadlock_ == "abort") {
+        std::fprintf(stderr, "futexbox trace: --on-deadlock=abort: killing process %d\n", r->pid);
+        kill(r->pid, SIGKILL);
+      }
+      std::fflush(stderr);
+    }
   }
   void stop() {
     stopping_.store(true, std::memory_order_release);
@@ -81,6 +101,9 @@ class TraceCollector final : public RunObserver {
 
   TraceFile& file_;
   AddressNamer& names_;
+  std::string on_deadlock_;
+  // Quiet for 300 ms with every thread stuck: checked every 100 ms, so reported within half a second.
+  DeadlockWatch deadlocks_{300'000'000};
   std::set<pid_t> pids_;
   Finish on_finish_;
   std::vector<TraceEvent> events_;  // the drainer's, then (after the join) the finisher's
@@ -124,7 +147,11 @@ int trace_program(const TraceOptions& options) {
   // contention, and cost the guest time to record.
   TraceFile file = TraceFile::create(chrome ? kTraceWaits : 0);
   AddressNamer names;
-  TraceCollector collector(file, names, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
+  if (options.on_deadlock != "report" && options.on_deadlock != "abort" &&
+      options.on_deadlock != "ignore") {
+    return usage("--on-deadlock must be report, abort or ignore");
+  }
+  TraceCollector collector(file, names, options.on_deadlock, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
                                             pid_t guest) {
     std::string text;
     if (options.summary) {

@@ -20,6 +20,9 @@ struct TraceOptions {
   std::vector<std::string> expressions;  // -e EXPR
   std::string format = "strace";
   bool summary = false;  // -c: the per-op table and the contention profile instead of the lines
+  // What to do when every thread of a guest process is stuck in an untimed futex wait: print a
+  // report ("report"), print it and kill the guest ("abort"), or nothing ("ignore").
+  std::string on_deadlock = "report";
   std::string agent;
   std::vector<std::string> command;
 };

@@ -286,3 +286,41 @@ TEST(TraceChrome, ACrashingGuestStillGivesOneValidDocument) {
 
 }  // namespace
 }  // namespace futexbox::testing
+
+namespace futexbox::testing {
+namespace {
+
+TEST(TraceDeadlock, ReportedWithinASecondAndAbortEndsTheGuest) {
+  const Finished f = run({kFutexbox, "trace", "--on-deadlock=abort", "-o", "/dev/null", guest("deadlock")});
+  EXPECT_EQ(f.signal(), SIGKILL) << f.describe();
+  // The guest deadlocks at once; futexbox must notice, report and end it in well under a second
+  // more (the report requires 300 ms without progress, checked every 100 ms).
+  EXPECT_LT(f.seconds, 1.5) << f.describe();
+  EXPECT_NE(f.err.find("futexbox trace: deadlock in process"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("FUTEX_WAIT_PRIVATE on 0x"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("(lock_a in /"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("(lock_b in /"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("--on-deadlock=abort: killing process"), std::string::npos) << f.err;
+}
+
+TEST(TraceDeadlock, ReportModeReportsOnceAndLetsTheGuestBe) {
+  RunSpec spec;
+  spec.argv = {kFutexbox, "trace", "-o", "/dev/null", guest("deadlock")};
+  spec.timeout = std::chrono::seconds(2);  // the guest never ends by itself
+  const Finished f = run_process(spec);
+  EXPECT_FALSE(f.exited()) << f.describe();
+  const std::size_t first = f.err.find("deadlock in process");
+  ASSERT_NE(first, std::string::npos) << f.err;
+  EXPECT_EQ(f.err.find("deadlock in process", first + 1), std::string::npos) << "reported twice";
+}
+
+TEST(TraceDeadlock, BusyThreadedGuestsAreNotReported) {
+  for (const char* g : {"condvar", "futex_heavy", "join", "timed"}) {
+    const Finished f = run({kFutexbox, "trace", "--on-deadlock=abort", "-o", "/dev/null", guest(g)});
+    EXPECT_EQ(f.exit_code(), 0) << g << ": " << f.describe();
+    EXPECT_EQ(f.err.find("deadlock"), std::string::npos) << g << ": " << f.err;
+  }
+}
+
+}  // namespace
+}  // namespace futexbox::testing

@@ -1,0 +1,107 @@
+#include "tools/trace_deadlock.h"
+
+#include <dirent.h>
+#include <sys/syscall.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <vector>
+
+#include "syscalls/futex_abi.h"
+#include "tools/trace_summary.h"
+
+namespace futexbox::tools {
+
+namespace {
+
+namespace abi = syscalls::futex_abi;
+
+bool wakes(const TraceEvent& e) {
+  if (e.nr == 454) return true;
+  if (e.nr != SYS_futex) return false;
+  const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
+  return cmd == abi::kWake || cmd == abi::kWakeBitset || cmd == abi::kRequeue ||
+         cmd == abi::kCmpRequeue || cmd == abi::kWakeOp || cmd == abi::kUnlockPi ||
+         cmd == abi::kCmpRequeuePi;
+}
+
+// The threads of `pid` right now (empty if it is gone).
+std::vector<std::int32_t> tasks_of(pid_t pid) {
+  std::vector<std::int32_t> tids;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return tids;
+  while (const dirent* entry = readdir(d)) {
+    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') tids.push_back(std::atoi(entry->d_name));
+  }
+  closedir(d);
+  return tids;
+}
+
+}  // namespace
+
+bool DeadlockWatch::untimed_wait(const TraceEvent& e) {
+  switch (e.nr) {
+    case SYS_futex: {
+      const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
+      const bool waits = cmd == abi::kWait || cmd == abi::kWaitBitset || cmd == abi::kLockPi ||
+                         cmd == abi::kLockPi2 || cmd == abi::kWaitRequeuePi;
+      return waits && e.v[3] == 0;
+    }
+    case 449:  // futex_waitv(waiters, n, flags, timeout, clock)
+      return e.v[3] == 0;
+    case 455:  // futex_wait(uaddr, val, mask, flags, timeout, clock)
+      return e.v[4] == 0;
+    default:
+      return false;
+  }
+}
+
+void DeadlockWatch::observe(const TraceEvent& e, std::uint64_t now_ns) {
+  last_event_ns_[e.pid] = now_ns;
+  if (e.kind == TraceKind::kEntry) {
+    in_call_[e.tid] = e;
+    if (wakes(e)) last_waker_[{e.pid, e.v[0]}] = e.tid;
+  } else if (e.kind == TraceKind::kExit) {
+    in_call_.erase(e.tid);
+    reported_.erase(e.pid);  // it moved again: a later deadlock is a new one
+  }
+}
+
+std::optional<DeadlockReport> DeadlockWatch::check(std::uint64_t now_ns, const AddressNamer& names) {
+  for (const auto& [pid, last] : last_event_ns_) {
+    if (reported_.count(pid) != 0 || now_ns - last < quiet_ns_) continue;
+    const std::vector<std::int32_t> tids = tasks_of(pid);
+    if (tids.empty()) continue;
+    bool all_stuck = true;
+    for (const std::int32_t tid : tids) {
+      auto it = in_call_.find(tid);
+      all_stuck = all_stuck && it != in_call_.end() && untimed_wait(it->second);
+    }
+    if (!all_stuck) continue;
+    reported_.insert(pid);
+    DeadlockReport r;
+    r.pid = pid;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "futexbox trace: deadlock in process %d: all %zu threads have been blocked for "
+                  "%.1f s in futex waits without a timeout, and none of them is left to wake the "
+                  "others:\n",
+                  pid, tids.size(), static_cast<double>(now_ns - last) / 1e9);
+    r.text = line;
+    for (const std::int32_t tid : tids) {
+      const TraceEvent& e = in_call_.at(tid);
+      auto waker = last_waker_.find({pid, e.v[0]});
+      const std::string woke = waker == last_waker_.end()
+                                   ? "nobody has woken it"
+                                   : "last woken by thread " + std::to_string(waker->second);
+      std::snprintf(line, sizeof line, "  thread %d  %s on %#" PRIx64 " (%s), %s\n", tid,
+                    call_name(e).c_str(), e.v[0], names.name(pid, e.v[0]).c_str(), woke.c_str());
+      r.text += line;
+    }
+    return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace futexbox::tools
