@@ -7,23 +7,11 @@
 #include <cstdio>
 #include <vector>
 
-#include "syscalls/futex_abi.h"
 #include "tools/trace_summary.h"
 
 namespace futexbox::tools {
 
 namespace {
-
-namespace abi = syscalls::futex_abi;
-
-bool wakes(const TraceEvent& e) {
-  if (e.nr == 454) return true;
-  if (e.nr != SYS_futex) return false;
-  const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
-  return cmd == abi::kWake || cmd == abi::kWakeBitset || cmd == abi::kRequeue ||
-         cmd == abi::kCmpRequeue || cmd == abi::kWakeOp || cmd == abi::kUnlockPi ||
-         cmd == abi::kCmpRequeuePi;
-}
 
 // The threads of `pid` right now (empty if it is gone).
 std::vector<std::int32_t> tasks_of(pid_t pid) {
@@ -42,12 +30,8 @@ std::vector<std::int32_t> tasks_of(pid_t pid) {
 
 bool DeadlockWatch::untimed_wait(const TraceEvent& e) {
   switch (e.nr) {
-    case SYS_futex: {
-      const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
-      const bool waits = cmd == abi::kWait || cmd == abi::kWaitBitset || cmd == abi::kLockPi ||
-                         cmd == abi::kLockPi2 || cmd == abi::kWaitRequeuePi;
-      return waits && e.v[3] == 0;
-    }
+    case SYS_futex:
+      return waits_on_word(e) && e.v[3] == 0;
     case 449:  // futex_waitv(waiters, n, flags, timeout, clock)
       return e.v[3] == 0;
     case 455:  // futex_wait(uaddr, val, mask, flags, timeout, clock)
@@ -61,7 +45,7 @@ void DeadlockWatch::observe(const TraceEvent& e, std::uint64_t now_ns) {
   last_event_ns_[e.pid] = now_ns;
   if (e.kind == TraceKind::kEntry) {
     in_call_[e.tid] = e;
-    if (wakes(e)) last_waker_[{e.pid, e.v[0]}] = e.tid;
+    if (wakes_word(e)) last_waker_[{e.pid, e.v[0]}] = e.tid;
   } else if (e.kind == TraceKind::kExit) {
     in_call_.erase(e.tid);
     reported_.erase(e.pid);  // it moved again: a later deadlock is a new one

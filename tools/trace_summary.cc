@@ -43,17 +43,15 @@ std::string call_name(const TraceEvent& entry) {
   }
 }
 
-namespace {
-
-// Calls that may sleep on the word at v[0], and calls that wake waiters of it.
-bool waits_on_uaddr(const TraceEvent& e) {
+bool waits_on_word(const TraceEvent& e) {
   if (e.nr == 455) return true;
   if (e.nr != SYS_futex) return false;
   const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
   return cmd == abi::kWait || cmd == abi::kWaitBitset || cmd == abi::kLockPi ||
          cmd == abi::kLockPi2 || cmd == abi::kWaitRequeuePi;
 }
-bool wakes_uaddr(const TraceEvent& e) {
+
+bool wakes_word(const TraceEvent& e) {
   if (e.nr == 454) return true;
   if (e.nr != SYS_futex) return false;
   const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
@@ -61,6 +59,9 @@ bool wakes_uaddr(const TraceEvent& e) {
          cmd == abi::kCmpRequeue || cmd == abi::kWakeOp || cmd == abi::kUnlockPi ||
          cmd == abi::kCmpRequeuePi;
 }
+
+namespace {
+
 bool is_error(std::int64_t r) { return r < 0 && r > -4096; }
 // A wait that slept, or could have: woken, timed out, interrupted (not EAGAIN, EINVAL, EFAULT).
 bool waited(std::int64_t r) {
@@ -159,14 +160,14 @@ std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& n
   for (const Completed& c : calls) {
     const TraceEvent& e = *c.entry;
     const auto key = std::make_pair(e.pid, e.v[0]);
-    if (waits_on_uaddr(e) && waited(c.result)) {
+    if (waits_on_word(e) && waited(c.result)) {
       Contended& a = by_address[key];
       a.pid = e.pid;
       a.uaddr = e.v[0];
       a.wait_ns += c.ns;
       a.waits.push_back(c.ns);
       a.waiters.insert(e.tid);
-    } else if (wakes_uaddr(e)) {
+    } else if (wakes_word(e)) {
       Contended& a = by_address[key];
       a.pid = e.pid;
       a.uaddr = e.v[0];

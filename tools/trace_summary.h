@@ -16,6 +16,9 @@ namespace futexbox::tools {
 // A call's name as the views show it: the futex op in strace's spelling (FUTEX_WAIT_PRIVATE, ...)
 // or the futex2 syscall's name.
 std::string call_name(const TraceEvent& entry);
+// Calls that may sleep on the word in v[0], and calls that wake waiters of it.
+bool waits_on_word(const TraceEvent& entry);
+bool wakes_word(const TraceEvent& entry);
 
 // `top`: how many addresses the contention profile lists.
 std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& names,
