@@ -21,8 +21,7 @@ ErrorOr<void> EventFd::wait_for(FileIo& io, std::uint32_t side,
   if (nonblocking()) return Errno::kEAGAIN;
   // Spin and yield briefly first, as pipes do (kernel/pipe.cc): the other side is usually a
   // microsecond away on another CPU, a sleep is a 20-25 us cross-CPU wake-up away.
-  for (sync::SpinWait spin; blocked() && !io.task.interrupt_pending() && spin.spin();) {
-  }
+  sync::spin_while([&] { return blocked() && !io.task.interrupt_pending(); });
   for (;;) {
     if (io.task.interrupt_pending()) return Errno::kERESTARTSYS;
     const sync::WaitResult r = waits_.table().wait(

@@ -24,8 +24,6 @@ class IoVector {
   std::size_t copy_in(void* dst, std::size_t n) noexcept;
   // Copies up to `n` bytes from `src` out to the guest; returns how many (fewer on a fault).
   std::size_t copy_out(const void* src, std::size_t n) noexcept;
-  // Skips `n` bytes without copying (a packet read that discards a packet's tail).
-  void truncate(std::size_t n) noexcept { remaining_ = n < remaining_ ? n : remaining_; }
 
  private:
   template <class Copy>

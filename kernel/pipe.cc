@@ -18,15 +18,6 @@ Pipe::Pipe(PipeManager& manager)
 
 Pipe::~Pipe() { manager_.live_.fetch_sub(1, std::memory_order_release); }
 
-// A reader that finds the pipe empty (or a writer that finds it full) spins and yields briefly
-// before it sleeps: the other side, running on another CPU, usually changes that within a
-// microsecond, while a sleep costs a cross-CPU wake-up (20-25 us on these VMs). Bounded by
-// SpinWait's schedule (three pause rounds, then seven yields).
-void Pipe::spin_while(sync::FunctionRef<bool()> blocked) noexcept {
-  for (sync::SpinWait spin; blocked() && spin.spin();) {
-  }
-}
-
 void Pipe::notify_readers() noexcept {
   read_wait_.notify_all();
   if (read_file_ != nullptr) read_file_->notify_poll();
@@ -78,7 +69,9 @@ ErrorOr<std::int64_t> Pipe::read(FileIo& io, IoVector& to, bool nonblocking) noe
       return empty() && writers_.load(std::memory_order_acquire) != 0 &&
              !io.task.interrupt_pending();
     };
-    spin_while(blocked);
+    // The writer, on another CPU, usually refills within a microsecond; a sleep costs a cross-CPU
+    // wake-up (20-25 us on these VMs).
+    sync::spin_while(blocked);
     read_wait_.wait(blocked, sync::Deadline::never(), /*interruptible=*/true);
     lock.lock();
   }
@@ -150,7 +143,7 @@ ErrorOr<std::int64_t> Pipe::write(FileIo& io, IoVector& from, bool nonblocking,
       return used_.load(std::memory_order_acquire) >= max_usage_.load(std::memory_order_acquire) &&
              readers_.load(std::memory_order_acquire) != 0 && !io.task.interrupt_pending();
     };
-    spin_while(blocked);
+    sync::spin_while(blocked);
     write_wait_.wait(blocked, sync::Deadline::never(), /*interruptible=*/true);
     lock.lock();
   }

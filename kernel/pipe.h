@@ -36,7 +36,6 @@ class Pipe {
  public:
   static constexpr std::size_t kPageSize = 4096;
   static constexpr std::size_t kDefaultSlots = 16;
-  static constexpr std::size_t kPipeBuf = 4096;  // PIPE_BUF
 
   explicit Pipe(PipeManager& manager);
   ~Pipe();
@@ -82,7 +81,6 @@ class Pipe {
   }
   Slot& slot(std::uint32_t index) noexcept { return slots_[index & (slots_.size() - 1)]; }
   void publish() noexcept { used_.store(head_ - tail_, std::memory_order_release); }
-  static void spin_while(sync::FunctionRef<bool()> blocked) noexcept;
   // Both with mutex_ held: the end files they poke cannot be released meanwhile.
   void notify_readers() noexcept;
   void notify_writers() noexcept;

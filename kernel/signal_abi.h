@@ -24,7 +24,6 @@ inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTr
 using SigSet = std::uint64_t;
 constexpr SigSet sig_bit(int sig) noexcept { return SigSet{1} << (sig - 1); }
 inline constexpr SigSet kUnblockable = sig_bit(kSigKill) | sig_bit(kSigStop);
-inline constexpr SigSet kStandardSignals = sig_bit(kSigRtMin) - 1;  // 1..31
 inline constexpr SigSet kStopSignals =
     sig_bit(kSigStop) | sig_bit(kSigTstp) | sig_bit(kSigTtin) | sig_bit(kSigTtou);
 // Signals dequeued before any other (SYNCHRONOUS_MASK in kernel/signal.c).

@@ -52,4 +52,12 @@ class SpinWait {
   std::uint32_t counter_ = 0;
 };
 
+// Spins and yields (one SpinWait schedule) while `blocked()` holds, before a caller parks: for
+// waits the other side usually ends within a microsecond, where a sleep would cost a wake-up.
+template <class Blocked>
+void spin_while(Blocked&& blocked) noexcept {
+  for (SpinWait spin; blocked() && spin.spin();) {
+  }
+}
+
 }  // namespace futexbox::sync

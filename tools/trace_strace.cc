@@ -12,6 +12,7 @@
 
 #include "tools/run_stats.h"
 #include "tools/strace_format.h"
+#include "tools/trace_summary.h"
 
 namespace futexbox::tools {
 
@@ -48,19 +49,14 @@ std::string call_text(const TraceEvent& entry, std::int64_t result) {
   }
   // The futex2 calls by name with their raw arguments (strace decodes futex_waitv's array; this
   // does not yet).
-  const char* name = entry.nr == 449 ? "futex_waitv"
-                     : entry.nr == 454 ? "futex_wake"
-                     : entry.nr == 455 ? "futex_wait"
-                     : entry.nr == 456 ? "futex_requeue"
-                                       : "syscall";
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
                 ", %#" PRIx64 ", %#" PRIx64 ")",
-                name, entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4], entry.v[5]);
+                call_name(entry).c_str(), entry.v[0], entry.v[1], entry.v[2], entry.v[3],
+                entry.v[4], entry.v[5]);
   return buf;
 }
 
-bool failed(std::int64_t result) { return result < 0 && result > -4096; }
 
 class Printer {
  public:
@@ -197,7 +193,7 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
     }
     if (options.status != StraceOptions::Status::kAll) {
       if (c.exit == nullptr) return false;
-      const bool bad = failed(static_cast<std::int64_t>(c.exit->v[0]));
+      const bool bad = is_error_result(static_cast<std::int64_t>(c.exit->v[0]));
       return options.status == StraceOptions::Status::kFailed ? bad : !bad;
     }
     return true;

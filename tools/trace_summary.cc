@@ -62,7 +62,6 @@ bool wakes_word(const TraceEvent& e) {
 
 namespace {
 
-bool is_error(std::int64_t r) { return r < 0 && r > -4096; }
 // A wait that slept, or could have: woken, timed out, interrupted (not EAGAIN, EINVAL, EFAULT).
 bool waited(std::int64_t r) {
   return r >= 0 || r == -110 /*ETIMEDOUT*/ || r == -4 /*EINTR*/ || r <= -512 /*restart codes*/;
@@ -120,10 +119,10 @@ std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& n
     OpRow& row = ops[call_name(*c.entry)];
     row.ns += c.ns;
     ++row.calls;
-    row.errors += is_error(c.result) ? 1 : 0;
+    row.errors += is_error_result(c.result) ? 1 : 0;
     total.ns += c.ns;
     ++total.calls;
-    total.errors += is_error(c.result) ? 1 : 0;
+    total.errors += is_error_result(c.result) ? 1 : 0;
   }
   std::vector<std::pair<std::string, OpRow>> rows(ops.begin(), ops.end());
   std::stable_sort(rows.begin(), rows.end(),

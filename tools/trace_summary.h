@@ -19,6 +19,8 @@ std::string call_name(const TraceEvent& entry);
 // Calls that may sleep on the word in v[0], and calls that wake waiters of it.
 bool waits_on_word(const TraceEvent& entry);
 bool wakes_word(const TraceEvent& entry);
+// Whether a syscall result is an error (-4095..-1; restart codes are not).
+inline bool is_error_result(std::int64_t result) { return result < 0 && result > -4096; }
 
 // `top`: how many addresses the contention profile lists.
 std::string format_summary(std::vector<TraceEvent> events, const AddressNamer& names,
