@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev
   # Real programs the runner's end-to-end tests and benchmarks run under `futexbox run`.
   xz-utils zstd pigz coreutils python3 linux-perf stress-ng strace
+  # futexbox trace --report's page is rendered in headless Chromium by the tests.
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tools/proc_threads.h"
+
 namespace futexbox::tools {
 
 // The data and function symbols of one ELF file (.symtab, else .dynsym), by virtual address, and
@@ -102,7 +104,18 @@ bool AddressNamer::snapshot(pid_t pid) {
   text << in.rdbuf();
   if (text.str().empty()) return false;
   set_maps(pid, text.str());
+  for (const pid_t tid : threads_of(pid)) {
+    if (const std::optional<std::uint64_t> sp = thread_stack_pointer(pid, tid)) set_thread_stack(pid, tid, *sp);
+  }
   return true;
+}
+
+void AddressNamer::set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp) {
+  auto found = maps_.find(pid);
+  if (found == maps_.end()) return;
+  for (const Mapping& m : found->second) {
+    if (sp >= m.start && sp < m.end && m.path.empty()) stacks_[pid][m.start] = tid;
+  }
 }
 
 void AddressNamer::set_maps(pid_t pid, const std::string& maps_text) {
@@ -149,6 +162,13 @@ std::string AddressNamer::name(pid_t pid, std::uint64_t addr) const {
   auto it = std::find_if(maps.begin(), maps.end(),
                          [&](const Mapping& m) { return addr >= m.start && addr < m.end; });
   if (it == maps.end()) return hex;
+  if (it->path.empty()) {
+    if (auto stacks = stacks_.find(pid); stacks != stacks_.end()) {
+      if (auto stack = stacks->second.find(it->start); stack != stacks->second.end()) {
+        return "[stack:" + std::to_string(stack->second) + "]";
+      }
+    }
+  }
   // Anonymous memory right after a file's last mapping is that image's .bss.
   std::string image = it->path;
   if (image.empty() && it != maps.begin() && std::prev(it)->end == it->start &&

@@ -96,6 +96,12 @@ int main(int argc, char** argv) {
                         "ui.perfetto.dev or chrome://tracing (a slice per call, an arrow from each "
                         "waker to each thread it woke, waiter counters for the hottest words)")
       ->check(CLI::IsMember({"strace", "chrome"}));
+  trace_cmd->add_option("--report", trace.report,
+                        "Also write one self-contained HTML page (opens offline in any browser): "
+                        "the per-op table, the contention table with wait-time histograms, and a "
+                        "timeline of waits with an arrow from each waker to each thread it woke. "
+                        "The calls are then printed only if -o, -c or --format asks for them")
+      ->type_name("FILE.html");
   trace_cmd->add_option("--on-deadlock", trace.on_deadlock,
                         "When every thread of a guest process has been stuck for 300 ms in futex "
                         "waits without a timeout: report (print each thread, the word it waits on "

@@ -10,7 +10,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "tools/trace_summary.h"
+#include "tools/trace_profile.h"
 
 namespace futexbox::tools {
 
@@ -36,8 +36,7 @@ constexpr std::size_t kCountedWords = 5;  // waiter counters for the hottest wor
 }  // namespace
 
 std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& names) {
-  std::stable_sort(events.begin(), events.end(),
-                   [](const TraceEvent& a, const TraceEvent& b) { return a.ts_ns < b.ts_ns; });
+  sort_by_time(events);
   const std::uint64_t origin = events.empty() ? 0 : events.front().ts_ns;
   json trace = json::array();
 
@@ -58,8 +57,6 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
 
   // Calls as slices; served waits' wake-ups as flow ends; wakes as instants and flow starts.
   std::unordered_map<std::int32_t, const TraceEvent*> open;
-  // The latest wake each thread issued per word, for the flow arrow to the thread it woke.
-  std::map<std::pair<std::int32_t, std::uint64_t>, std::uint64_t> last_wake;  // (tid, uaddr) -> ts
   struct Wait {
     std::uint64_t begin, end, uaddr;
     std::int32_t pid, tid;
@@ -76,7 +73,6 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
       return;
     }
   };
-  std::uint64_t next_flow = 1;
   for (const TraceEvent& e : events) {
     switch (e.kind) {
       case TraceKind::kEntry:
@@ -100,20 +96,10 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
       case TraceKind::kWait:
         waits.push_back({e.ts_ns, 0, e.v[0], e.pid, e.tid});
         break;
-      case TraceKind::kWoken: {
+      case TraceKind::kWoken:
         end_wait(e.tid, e.ts_ns);
-        const auto waker = static_cast<std::int32_t>(e.v[1]);
-        auto wake = last_wake.find({waker, e.v[0]});
-        if (waker == 0 || wake == last_wake.end()) break;
-        const std::uint64_t id = next_flow++;
-        trace.push_back({{"ph", "s"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
-                         {"pid", e.pid}, {"tid", waker}, {"ts", us(wake->second - origin)}});
-        trace.push_back({{"ph", "f"}, {"bp", "e"}, {"cat", "futex"}, {"name", "wake"},
-                         {"id", id}, {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)}});
         break;
-      }
       case TraceKind::kWake:
-        last_wake[{e.tid, e.v[0]}] = e.ts_ns;
         trace.push_back({{"ph", "i"}, {"s", "t"}, {"cat", "futex"},
                          {"name", "wake " + hex(e.v[0])}, {"pid", e.pid}, {"tid", e.tid},
                          {"ts", us(e.ts_ns - origin)}, {"args", {{"woken", e.v[1]}}}});
@@ -125,6 +111,15 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
                          {"args", {{"woken", e.v[2]}, {"requeued", e.v[3]}}}});
         break;
     }
+  }
+
+  std::uint64_t next_flow = 1;
+  for (const WakeFlow& f : wake_flows(events)) {
+    const std::uint64_t id = next_flow++;
+    trace.push_back({{"ph", "s"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
+                     {"pid", f.pid}, {"tid", f.waker}, {"ts", us(f.wake_ns - origin)}});
+    trace.push_back({{"ph", "f"}, {"bp", "e"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
+                     {"pid", f.pid}, {"tid", f.woken}, {"ts", us(f.woken_ns - origin)}});
   }
 
   // Waiter counters for the words with the most wait time.

@@ -17,6 +17,7 @@
 #include "tools/trace_chrome.h"
 #include "tools/trace_deadlock.h"
 #include "tools/trace_file.h"
+#include "tools/trace_report.h"
 #include "tools/trace_strace.h"
 #include "tools/trace_summary.h"
 
@@ -135,17 +136,26 @@ int trace_program(const TraceOptions& options) {
     if (!parse_strace_expression(e, strace)) return usage("invalid -e expression '" + e + "'");
   }
   const bool chrome = options.format == "chrome";
-  if (options.format != "strace" && !chrome) return usage("unknown --format " + options.format);
-  // Open the output now: a path that cannot be written is a usage error, not a late surprise.
-  std::ofstream file_out;
+  if (!options.format.empty() && options.format != "strace" && !chrome) {
+    return usage("unknown --format " + options.format);
+  }
+  // With --report alone, the page is the output; the calls go to stderr only when asked for.
+  const bool text_output = options.report.empty() || !options.output.empty() || options.summary ||
+                           !options.format.empty();
+  // Open the outputs now: a path that cannot be written is a usage error, not a late surprise.
+  std::ofstream file_out, report_out;
   if (!options.output.empty()) {
     file_out.open(options.output);
     if (!file_out) return usage("cannot write " + options.output);
   }
+  if (!options.report.empty()) {
+    report_out.open(options.report);
+    if (!report_out) return usage("cannot write " + options.report);
+  }
 
   // The strace view needs only calls; the wait and wake events are for the views that show
   // contention, and cost the guest time to record.
-  TraceFile file = TraceFile::create(chrome ? kTraceWaits : 0);
+  TraceFile file = TraceFile::create(chrome || !options.report.empty() ? kTraceWaits : 0);
   AddressNamer names;
   if (options.on_deadlock != "report" && options.on_deadlock != "abort" &&
       options.on_deadlock != "ignore") {
@@ -153,8 +163,23 @@ int trace_program(const TraceOptions& options) {
   }
   TraceCollector collector(file, names, options.on_deadlock, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
                                             pid_t guest) {
+    if (report_out.is_open()) {
+      ReportContext context;
+      for (const std::string& arg : options.command) {
+        context.command += (context.command.empty() ? "" : " ") + arg;
+      }
+      context.ending = exit_text(exit);
+      context.dropped = file.dropped();
+      // The text views below take the events; the report works on its own copy only when both
+      // are asked for.
+      report_out << format_report(text_output ? events : std::move(events), names, context);
+      report_out.close();
+      if (!report_out) std::fprintf(stderr, "futexbox trace: cannot write %s\n", options.report.c_str());
+    }
     std::string text;
-    if (options.summary) {
+    if (!text_output) {
+      // the report was the output
+    } else if (options.summary) {
       text = format_summary(std::move(events), names);
     } else if (chrome) {
       text = format_chrome(std::move(events), names);

@@ -18,7 +18,8 @@ struct TraceOptions {
   bool durations = false;                // -T
   int timestamps = 0;                    // -t, -tt, -ttt
   std::vector<std::string> expressions;  // -e EXPR
-  std::string format = "strace";
+  std::string format;  // "strace" or "chrome"; empty: strace, unless only a report is asked for
+  std::string report;  // --report FILE.html (tools/trace_report.h)
   bool summary = false;  // -c: the per-op table and the contention profile instead of the lines
   // What to do when every thread of a guest process is stuck in an untimed futex wait: print a
   // report ("report"), print it and kill the guest ("abort"), or nothing ("ignore").

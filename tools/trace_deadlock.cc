@@ -1,32 +1,15 @@
 #include "tools/trace_deadlock.h"
 
-#include <dirent.h>
 #include <sys/syscall.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
 
-#include "tools/trace_summary.h"
+#include "tools/proc_threads.h"
+#include "tools/trace_profile.h"
 
 namespace futexbox::tools {
-
-namespace {
-
-// The threads of `pid` right now (empty if it is gone).
-std::vector<std::int32_t> tasks_of(pid_t pid) {
-  std::vector<std::int32_t> tids;
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return tids;
-  while (const dirent* entry = readdir(d)) {
-    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') tids.push_back(std::atoi(entry->d_name));
-  }
-  closedir(d);
-  return tids;
-}
-
-}  // namespace
 
 bool DeadlockWatch::untimed_wait(const TraceEvent& e) {
   switch (e.nr) {
@@ -55,7 +38,7 @@ void DeadlockWatch::observe(const TraceEvent& e, std::uint64_t now_ns) {
 std::optional<DeadlockReport> DeadlockWatch::check(std::uint64_t now_ns, const AddressNamer& names) {
   for (const auto& [pid, last] : last_event_ns_) {
     if (reported_.count(pid) != 0 || now_ns - last < quiet_ns_) continue;
-    const std::vector<std::int32_t> tids = tasks_of(pid);
+    const std::vector<std::int32_t> tids = threads_of(pid);
     if (tids.empty()) continue;
     bool all_stuck = true;
     for (const std::int32_t tid : tids) {

@@ -12,7 +12,7 @@
 
 #include "tools/run_stats.h"
 #include "tools/strace_format.h"
-#include "tools/trace_summary.h"
+#include "tools/trace_profile.h"
 
 namespace futexbox::tools {
 
@@ -149,22 +149,11 @@ bool parse_strace_expression(const std::string& expression, StraceOptions& optio
 
 std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& options,
                           const std::optional<StraceExit>& exit) {
-  // Only calls matter here. Order them by time through a small (time, index) array: sorting the
-  // 88-byte records themselves was a third of futexbox's own time on a futex-heavy guest.
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
-  order.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (events[i].kind == TraceKind::kEntry || events[i].kind == TraceKind::kExit) {
-      order.emplace_back(events[i].ts_ns, static_cast<std::uint32_t>(i));
-    }
-  }
-  std::sort(order.begin(), order.end());  // ties keep drain order: index is the second key
-  {
-    std::vector<TraceEvent> sorted;
-    sorted.reserve(order.size());
-    for (const auto& [ts, i] : order) sorted.push_back(events[i]);
-    events.swap(sorted);
-  }
+  // Only calls matter here.
+  std::erase_if(events, [](const TraceEvent& e) {
+    return e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit;
+  });
+  sort_by_time(events);
   // Pair each thread's entries with their exits; drop attempts a signal stopped before they ran.
   std::unordered_map<std::int32_t, std::size_t> open;  // tid -> index into calls
   std::vector<Call> calls;

@@ -18,17 +18,13 @@
 #include <vector>
 
 #include "tests/runner/process.h"
+#include "tests/runner/test_paths.h"
 
 namespace futexbox::testing {
 namespace {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
-
-const std::string kFutexbox = FUTEXBOX_BIN;
-const std::string kGuests = FUTEXBOX_GUEST_DIR;
-
-std::string guest(const std::string& name) { return kGuests + "/" + name; }
 
 std::string temp_path(const std::string& name) {
   std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();

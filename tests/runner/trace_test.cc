@@ -14,13 +14,11 @@
 #include <vector>
 
 #include "tests/runner/process.h"
+#include "tests/runner/test_paths.h"
 #include "tools/address_names.h"
 
 namespace futexbox::testing {
 namespace {
-
-const std::string kFutexbox = FUTEXBOX_BIN;
-std::string guest(const std::string& name) { return std::string(FUTEXBOX_GUEST_DIR) + "/" + name; }
 
 Finished run(std::vector<std::string> argv) {
   RunSpec spec;
@@ -33,19 +31,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string temp(const std::string& what) {
-  return (std::filesystem::temp_directory_path() /
-          ("futexbox-trace-test." + what + "." + std::to_string(getpid())))
-      .string();
 }
 
 // Replaces each line's leading pid column ("12345 ") with the order the pid first appeared in.
