@@ -104,18 +104,8 @@ bool AddressNamer::snapshot(pid_t pid) {
   text << in.rdbuf();
   if (text.str().empty()) return false;
   set_maps(pid, text.str());
-  for (const pid_t tid : threads_of(pid)) {
-    if (const std::optional<std::uint64_t> sp = thread_stack_pointer(pid, tid)) set_thread_stack(pid, tid, *sp);
-  }
+  sample_stacks(pid);
   return true;
-}
-
-void AddressNamer::set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp) {
-  auto found = maps_.find(pid);
-  if (found == maps_.end()) return;
-  for (const Mapping& m : found->second) {
-    if (sp >= m.start && sp < m.end && m.path.empty()) stacks_[pid][m.start] = tid;
-  }
 }
 
 void AddressNamer::set_maps(pid_t pid, const std::string& maps_text) {
@@ -138,6 +128,18 @@ void AddressNamer::set_maps(pid_t pid, const std::string& maps_text) {
     maps.push_back(std::move(m));
   }
   maps_[pid] = std::move(maps);
+}
+
+void AddressNamer::sample_stacks(pid_t pid) {
+  const auto& known = stack_pointers_[pid];
+  for (const pid_t tid : threads_of(pid)) {
+    if (known.count(tid) != 0) continue;
+    if (const std::optional<std::uint64_t> sp = thread_stack_pointer(pid, tid)) set_thread_stack(pid, tid, *sp);
+  }
+}
+
+void AddressNamer::set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp) {
+  stack_pointers_[pid][tid] = {sp, ++samples_};
 }
 
 const ElfSymbols* AddressNamer::symbols(const std::string& path) const {
@@ -163,10 +165,16 @@ std::string AddressNamer::name(pid_t pid, std::uint64_t addr) const {
                          [&](const Mapping& m) { return addr >= m.start && addr < m.end; });
   if (it == maps.end()) return hex;
   if (it->path.empty()) {
-    if (auto stacks = stacks_.find(pid); stacks != stacks_.end()) {
-      if (auto stack = stacks->second.find(it->start); stack != stacks->second.end()) {
-        return "[stack:" + std::to_string(stack->second) + "]";
+    if (auto sampled = stack_pointers_.find(pid); sampled != stack_pointers_.end()) {
+      pid_t owner = 0;
+      std::uint64_t latest = 0;
+      for (const auto& [tid, sample] : sampled->second) {
+        if (sample.first >= it->start && sample.first < it->end && sample.second > latest) {
+          owner = tid;
+          latest = sample.second;
+        }
       }
+      if (owner != 0) return "[stack:" + std::to_string(owner) + "]";
     }
   }
   // Anonymous memory right after a file's last mapping is that image's .bss.

@@ -31,11 +31,16 @@ class AddressNamer {
   AddressNamer& operator=(const AddressNamer&) = delete;
 
   // Reads /proc/PID/maps; keeps the last snapshot that could be read. False if it could not.
+  // Samples the threads' stack pointers too (sample_stacks).
   bool snapshot(pid_t pid);
+  // For each thread of `pid` without one yet, the stack pointer /proc/PID/task/TID/syscall shows
+  // if it is blocked in a syscall now. Cheap enough to call often: threads sampled once are
+  // skipped.
+  void sample_stacks(pid_t pid);
   // Parses maps text (for tests and for snapshot()).
   void set_maps(pid_t pid, const std::string& maps_text);
-  // Thread `tid` had its stack pointer at `sp` (snapshot() reads it from /proc/PID/task/TID/syscall
-  // for every thread blocked in a syscall): the anonymous mapping around `sp` is its stack.
+  // Thread `tid` had its stack pointer at `sp`: the anonymous mapping around `sp` (in the maps
+  // as last read) is its stack.
   void set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp);
   [[nodiscard]] bool has_maps(pid_t pid) const { return maps_.count(pid) != 0; }
   [[nodiscard]] std::string name(pid_t pid, std::uint64_t addr) const;
@@ -52,7 +57,10 @@ class AddressNamer {
   const ElfSymbols* symbols(const std::string& path) const;
 
   std::map<pid_t, std::vector<Mapping>> maps_;
-  std::map<pid_t, std::map<std::uint64_t, pid_t>> stacks_;  // pid -> (mapping start -> tid)
+  // pid -> (tid -> (sp, when sampled)); glibc reuses a finished thread's stack for a new thread,
+  // so a mapping belongs to the thread sampled in it last.
+  std::map<pid_t, std::map<pid_t, std::pair<std::uint64_t, std::uint64_t>>> stack_pointers_;
+  std::uint64_t samples_ = 0;
   mutable std::map<std::string, std::unique_ptr<ElfSymbols>> elf_;
 };
 

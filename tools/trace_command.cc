@@ -62,6 +62,10 @@ class TraceCollector final : public RunObserver {
         if (round % 20 == 0) {
           for (const pid_t pid : pids_) names_.snapshot(pid);
           watch_deadlocks();
+        } else if (round % 4 == 0) {
+          // Threads come and go faster than the maps change: look for new threads' stacks
+          // every 20 ms (a thread is found once it is seen blocked in a syscall).
+          for (const pid_t pid : pids_) names_.sample_stacks(pid);
         }
         std::this_thread::sleep_for(kDrainInterval);
       }

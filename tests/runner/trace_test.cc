@@ -194,6 +194,25 @@ TEST(TraceSummary, AnonymousMemoryIsNamedByKind) {
   EXPECT_EQ(names.name(42, 0x12345), "0x12345");
   EXPECT_EQ(names.name(7, 0x1000010), "0x1000010");  // no map of that process
   EXPECT_EQ(names.name(42, 0x401008), "/nonexistent/prog");  // unreadable image: just its path
+  // A thread seen blocked with its stack pointer in an anonymous mapping owns that mapping (the
+  // whole of it: with glibc, the pthread descriptor that pthread_join waits on is at its top).
+  names.set_thread_stack(42, 44, 0x7f0000000800);
+  EXPECT_EQ(names.name(42, 0x7f0000000010), "[stack:44]");
+  EXPECT_EQ(names.name(42, 0x7f0000000ff0), "[stack:44]");
+  names.set_thread_stack(42, 45, 0x1000040);  // not anonymous memory: the heap keeps its name
+  EXPECT_EQ(names.name(42, 0x1000010), "[heap]");
+  names.set_thread_stack(42, 46, 0x7f0000000900);  // glibc reused 44's stack for a new thread
+  EXPECT_EQ(names.name(42, 0x7f0000000010), "[stack:46]");
+}
+
+TEST(TraceSummary, AJoinWaitIsNamedByTheThreadJoined) {
+  // guests/mutex's main thread joins its workers: each join waits on the thread's tid word in
+  // the descriptor at the top of that thread's stack.
+  const Finished f = run({kFutexbox, "trace", "-c", guest("mutex")});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(f.err, m, std::regex(R"(\[stack:[0-9]+\])"))) << f.err;
+  EXPECT_EQ(f.err.find("[anon]"), std::string::npos) << f.err;
 }
 
 }  // namespace
