@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "tools/image_probe.h"
+#include "tools/shared_file.h"
 #include "tools/run_report.h"
 #include "tools/run_stats.h"
 
@@ -188,7 +189,7 @@ int run_program(const RunOptions& options) {
   }
   std::fflush(stderr);
   if (exit.signal) {
-    stats = RunStatsFile();  // remove the page before dying
+    SharedFile::remove_created();  // the run counters and any trace: destructors will not run
     die_like(*exit.signal);
   }
   return exit.exit_status;

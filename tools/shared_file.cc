@@ -7,11 +7,35 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <set>
 #include <system_error>
 #include <utility>
 
 namespace futexbox::tools {
+
+namespace {
+
+// The files this process created and has not removed yet, for remove_created(). Only futexbox
+// itself creates files; the agent (which must stay async-signal-safe) never touches this.
+struct Created {
+  std::mutex mu;
+  std::set<std::string> paths;
+};
+Created& created() {
+  static Created c;
+  return c;
+}
+
+}  // namespace
+
+void SharedFile::remove_created() noexcept {
+  Created& c = created();
+  const std::lock_guard lock(c.mu);
+  for (const std::string& path : c.paths) unlink(path.c_str());
+  c.paths.clear();
+}
 
 SharedFile SharedFile::create(const char* tag, std::size_t size) {
   const char* dir = std::getenv("TMPDIR");
@@ -37,6 +61,11 @@ SharedFile SharedFile::create(const char* tag, std::size_t size) {
   f.size_ = size;
   f.path_ = std::move(path);
   f.owner_ = true;
+  {
+    Created& c = created();
+    const std::lock_guard lock(c.mu);
+    c.paths.insert(f.path_);
+  }
   return f;
 }
 
@@ -75,7 +104,12 @@ SharedFile& SharedFile::operator=(SharedFile&& other) noexcept {
 
 SharedFile::~SharedFile() {
   if (data_ != nullptr && !keep_) munmap(data_, size_);
-  if (owner_) unlink(path_.c_str());
+  if (owner_) {
+    unlink(path_.c_str());
+    Created& c = created();
+    const std::lock_guard lock(c.mu);
+    c.paths.erase(path_);
+  }
 }
 
 void* SharedFile::release() noexcept {

@@ -33,6 +33,9 @@ class SharedFile {
     keep_ = true;
     owner_ = false;
   }
+  // Removes every file this process created and still holds, for a process about to die without
+  // running destructors (futexbox re-raising its guest's fatal signal).
+  static void remove_created() noexcept;
   // Forgets the mapping without unmapping it; returns it.
   void* release() noexcept;
 

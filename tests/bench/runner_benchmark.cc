@@ -80,7 +80,13 @@ void FutexHeavy(benchmark::State& state, Mode mode, bool pinned) {
 }
 
 const std::string& xz_input() {
-  static const std::string path = [] {
+  // Removed at exit by its destructor (an atexit handler registered while `path` was still being
+  // initialized would run after the string was gone, and leaked the file).
+  struct TempFile {
+    std::string path;
+    ~TempFile() { std::filesystem::remove(path); }
+  };
+  static const TempFile file = [] {
     const long mb = env_or("FUTEXBOX_BENCH_XZ_MB", 50);
     const std::string p = (std::filesystem::temp_directory_path() /
                            ("futexbox-xz-input." + std::to_string(getpid())))
@@ -99,10 +105,9 @@ const std::string& xz_input() {
       line += '\n';
       out << line;
     }
-    std::atexit([] { std::filesystem::remove(xz_input()); });
-    return p;
+    return TempFile{p};
   }();
-  return path;
+  return file.path;
 }
 
 void Xz(benchmark::State& state, Mode mode) {

@@ -66,7 +66,13 @@ void expect_no_private_forwarded(const Served& s) {
 
 // Deterministic, compressible-but-not-trivial text: words from a fixed LCG.
 const std::string& input_file() {
-  static const std::string path = [] {
+  // Removed at exit by its destructor (an atexit handler registered while `path` was still being
+  // initialized would run after the string was gone, and leaked the file).
+  struct TempFile {
+    std::string path;
+    ~TempFile() { std::filesystem::remove(path); }
+  };
+  static const TempFile file = [] {
     const std::string p =
         (std::filesystem::temp_directory_path() / ("futexbox-input." + std::to_string(getpid())))
             .string();
@@ -81,10 +87,9 @@ const std::string& input_file() {
       }
       out << '\n';
     }
-    std::atexit([] { std::filesystem::remove(input_file()); });
-    return p;
+    return TempFile{p};
   }();
-  return path;
+  return file.path;
 }
 
 class SameAsNative : public ::testing::TestWithParam<std::vector<std::string>> {};

@@ -135,6 +135,24 @@ TEST(Trace, AGuestThatCrashesLosesNothingItRecorded) {
   EXPECT_EQ(lines[1], "+++ killed by SIGSEGV +++");
 }
 
+TEST(Trace, NoTemporaryFileOutlivesFutexboxEvenWhenItDiesOfTheGuestsSignal) {
+  // futexbox re-raises a guest's fatal signal on itself, so destructors do not run: the run
+  // counters' and the trace's files must be removed before.
+  const std::string dir = temp("tmpdir");
+  std::filesystem::create_directories(dir);
+  for (const char* command : {"run", "trace"}) {
+    RunSpec spec;
+    spec.argv = {kFutexbox, command, "-o", "/dev/null", guest("exit_status"), "segv"};
+    if (std::string(command) == "run") spec.argv.erase(spec.argv.begin() + 2, spec.argv.begin() + 4);
+    spec.extra_env = {"TMPDIR=" + dir};
+    const Finished f = run_process(spec);
+    EXPECT_EQ(f.signal(), SIGSEGV) << command << ": " << f.describe();
+    EXPECT_TRUE(std::filesystem::is_empty(dir)) << command << " left "
+                                                << std::filesystem::directory_iterator(dir)->path();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Trace, UsageErrorsExit2) {
   EXPECT_EQ(run({kFutexbox, "trace", "-e", "bogus=1", guest("strace_calls")}).exit_code(), 2);
   EXPECT_EQ(run({kFutexbox, "trace", "-o", "/nonexistent/dir/x", guest("strace_calls")}).exit_code(), 2);
