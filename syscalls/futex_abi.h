@@ -25,6 +25,21 @@ inline constexpr int kPrivateFlag = 128;
 inline constexpr int kClockRealtime = 256;
 inline constexpr int kCmdMask = ~(kPrivateFlag | kClockRealtime);
 
+inline constexpr std::uint32_t kTidMask = 0x3fffffff;  // a PI or robust lock word's owner
+
+// futex(2) ops (FUTEX_CMD_MASK applied inside) that may sleep on the word in uaddr, and those
+// that wake its waiters.
+constexpr bool op_may_wait(int op) {
+  const int cmd = op & kCmdMask;
+  return cmd == kWait || cmd == kWaitBitset || cmd == kLockPi || cmd == kLockPi2 ||
+         cmd == kWaitRequeuePi;
+}
+constexpr bool op_wakes(int op) {
+  const int cmd = op & kCmdMask;
+  return cmd == kWake || cmd == kWakeBitset || cmd == kRequeue || cmd == kCmpRequeue ||
+         cmd == kWakeOp || cmd == kUnlockPi || cmd == kCmpRequeuePi;
+}
+
 inline constexpr std::uint32_t kFutex2SizeMask = 0x03;
 inline constexpr std::uint32_t kFutex2SizeU32 = 0x02;
 inline constexpr std::uint32_t kFutex2Numa = 0x04;

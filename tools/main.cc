@@ -51,6 +51,17 @@ int main(int argc, char** argv) {
                       "waits, woken, timeouts, eintr}}, \"threads\", \"processes\", "
                       "\"exec_refused\", \"exit_status\", \"signal\"}")
       ->type_name("FILE");
+  // One help text for run and trace: the same watch (tools/trace_deadlock.h) serves both.
+  const char* on_deadlock_help =
+      "When every thread of a guest process has been stuck for 300 ms in futex waits without a "
+      "timeout, or PI lock owners wait for each other: report (print each thread, the word it "
+      "waits on and who last woke or owns it; the default), abort (report and kill the guest), "
+      "or ignore";
+  std::string run_on_deadlock = "report";
+  run_cmd->add_option("--on-deadlock", run_on_deadlock,
+                      std::string(on_deadlock_help) +
+                          ". Watching costs the agent two records per futex call (docs/tracing.md)")
+      ->check(CLI::IsMember({"report", "abort", "ignore"}));
   run_cmd->add_option("--agent", run.agent,
                       "The agent library to preload (default: $FUTEXBOX_AGENT, else "
                       "../lib/libfutexbox-agent.so beside the futexbox binary)")
@@ -102,11 +113,7 @@ int main(int argc, char** argv) {
                         "timeline of waits with an arrow from each waker to each thread it woke. "
                         "The calls are then printed only if -o, -c or --format asks for them")
       ->type_name("FILE.html");
-  trace_cmd->add_option("--on-deadlock", trace.on_deadlock,
-                        "When every thread of a guest process has been stuck for 300 ms in futex "
-                        "waits without a timeout: report (print each thread, the word it waits on "
-                        "and who last woke it; the default), abort (report and kill the guest), "
-                        "or ignore")
+  trace_cmd->add_option("--on-deadlock", trace.on_deadlock, on_deadlock_help)
       ->check(CLI::IsMember({"report", "abort", "ignore"}));
   trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")
       ->type_name("PATH");
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
     }
   };
   if (*run_cmd) {
+    run.on_deadlock = *futexbox::tools::parse_on_deadlock(run_on_deadlock);  // checked above
     return run_guest_command(run_cmd, run.command, [&] { return futexbox::tools::run_program(run); });
   }
   if (*trace_cmd) {

@@ -17,6 +17,8 @@
 
 #include "tools/image_probe.h"
 #include "tools/shared_file.h"
+#include "tools/trace_collector.h"
+#include "tools/trace_file.h"
 #include "tools/run_report.h"
 #include "tools/run_stats.h"
 
@@ -94,6 +96,8 @@ std::vector<std::string> guest_environment(const std::string& agent, const std::
   _exit(128 + sig);  // a signal whose default action does not terminate
 }
 
+int run_guest(const RunOptions& options, RunObserver* observer);
+
 }  // namespace
 
 std::string default_agent_path() {
@@ -104,7 +108,33 @@ std::string default_agent_path() {
   return (exe.parent_path().parent_path() / "lib" / "libfutexbox-agent.so").string();
 }
 
+std::optional<OnDeadlock> parse_on_deadlock(const std::string& text) {
+  if (text == "report") return OnDeadlock::kReport;
+  if (text == "abort") return OnDeadlock::kAbort;
+  if (text == "ignore") return OnDeadlock::kIgnore;
+  return std::nullopt;
+}
+
 int run_program(const RunOptions& options) {
+  if (options.observer != nullptr || options.on_deadlock == OnDeadlock::kIgnore) {
+    return run_guest(options, options.observer);
+  }
+  // The deadlock watch alone: no events, only each thread's current call in its slot, which
+  // futexbox looks at every 20 ms (one record per slot: the rings go unused).
+  TraceFile file = TraceFile::create(kTraceCallState, TraceFile::kDefaultSlots, 1);
+  AddressNamer names;
+  CollectorOptions collect;
+  collect.tool = "futexbox " + options.name;
+  collect.on_deadlock = options.on_deadlock;
+  collect.keep_events = false;
+  collect.interval = std::chrono::milliseconds(20);
+  TraceCollector watch(file, names, collect, [](const GuestExit&, std::vector<TraceEvent>&, pid_t) {});
+  return run_guest(options, &watch);
+}
+
+namespace {
+
+int run_guest(const RunOptions& options, RunObserver* observer) {
   g_name = options.name.c_str();
   if (options.command.empty()) return refuse("no PROGRAM given (see futexbox run --help)");
   const std::string agent_given = options.agent.empty() ? default_agent_path() : options.agent;
@@ -132,7 +162,7 @@ int run_program(const RunOptions& options) {
 
   RunStatsFile stats = RunStatsFile::create();
   std::vector<std::string> env = guest_environment(agent.string(), stats.path());
-  if (options.observer != nullptr) options.observer->add_environment(env);
+  if (observer != nullptr) observer->add_environment(env);
   std::vector<char*> envp;
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
@@ -159,7 +189,7 @@ int run_program(const RunOptions& options) {
     _exit(127);
   }
   g_child = child;
-  if (options.observer != nullptr) options.observer->started(child);
+  if (observer != nullptr) observer->started(child);
   struct sigaction sa {};
   sa.sa_sigaction = &forward_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -178,7 +208,7 @@ int run_program(const RunOptions& options) {
   } else {
     exit.exit_status = WEXITSTATUS(status);
   }
-  if (options.observer != nullptr) options.observer->finished(exit);
+  if (observer != nullptr) observer->finished(exit);
   if (options.stats) std::fputs(format_run_summary(*stats.page(), exit).c_str(), stderr);
   if (json_out.is_open()) {
     json_out << format_run_json(*stats.page(), exit);
@@ -194,5 +224,7 @@ int run_program(const RunOptions& options) {
   }
   return exit.exit_status;
 }
+
+}  // namespace
 
 }  // namespace futexbox::tools

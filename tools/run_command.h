@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,20 @@ class RunObserver {
   virtual void finished(const GuestExit& exit) = 0;
 };
 
+// What to do when a guest deadlocks in futex waits (tools/trace_deadlock.h): print a report,
+// print it and kill the guest, or not watch at all.
+enum class OnDeadlock { kReport, kAbort, kIgnore };
+// "report", "abort", "ignore"; nullopt for anything else.
+std::optional<OnDeadlock> parse_on_deadlock(const std::string& text);
+
 struct RunOptions {
   bool stats = false;              // print a summary on stderr at exit
   std::string stats_json;          // write the summary as JSON here
   std::string agent;               // the agent library; default: beside the futexbox binary
   std::vector<std::string> command;
+  // Without an observer, run watches for deadlocks itself (the agent then records each futex
+  // call's entry and exit for the watch; docs/tracing.md). With one, the observer decides.
+  OnDeadlock on_deadlock = OnDeadlock::kReport;
   RunObserver* observer = nullptr;
   std::string name = "run";  // for messages: "futexbox run: ..."
 };

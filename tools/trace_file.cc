@@ -1,5 +1,6 @@
 #include "tools/trace_file.h"
 
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -81,6 +82,48 @@ int TraceFile::claim(pid_t pid, pid_t tid,
 
 bool TraceFile::push(int slot_index, const TraceEvent& event) noexcept {
   return ring(static_cast<std::uint32_t>(slot_index)).push(event);
+}
+
+void TraceFile::enter_call(int slot_index, const TraceEvent& entry) noexcept {
+  CallState& c = slot(static_cast<std::uint32_t>(slot_index)).call;
+  std::uint64_t words[CallState::kWords];
+  std::memcpy(words, &entry, sizeof words);
+  // seq is even here (the previous call's leave_call, or never entered): readers ignore the words.
+  // Release stores, so that a reader whose acquire load sees one of them also sees that even seq
+  // when it checks seq again (no fences: ThreadSanitizer does not model them; on x86 all of these
+  // are plain moves anyway).
+  for (std::size_t i = 0; i < CallState::kWords; ++i) c.entry[i].store(words[i], std::memory_order_release);
+  c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+void TraceFile::leave_call(int slot_index) noexcept {
+  CallState& c = slot(static_cast<std::uint32_t>(slot_index)).call;
+  // The seqlock writer's "begin": the next call's entry words are release stores, so they are
+  // ordered after this one, and a reader that sees any of them sees this seq (or a later one).
+  c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void TraceFile::note_wake(int slot_index, std::uint64_t uaddr) noexcept {
+  slot(static_cast<std::uint32_t>(slot_index)).call.last_wake.store(uaddr, std::memory_order_relaxed);
+}
+
+bool TraceFile::look(std::uint32_t i, CallLook& out) const noexcept {
+  const TraceSlot& s = slot(i);
+  out.tid = s.tid.load(std::memory_order_acquire);
+  if (out.tid == 0) return false;
+  out.pid = s.pid.load(std::memory_order_acquire);
+  const CallState& c = s.call;
+  out.seq = c.seq.load(std::memory_order_acquire);
+  out.in_call = (out.seq & 1) != 0;
+  out.last_wake = c.last_wake.load(std::memory_order_relaxed);
+  if (!out.in_call) return true;
+  std::uint64_t words[CallState::kWords];
+  // Acquire loads: the recheck below cannot move above them, and one that saw a later call's word
+  // makes the recheck see that call's seq.
+  for (std::size_t w = 0; w < CallState::kWords; ++w) words[w] = c.entry[w].load(std::memory_order_acquire);
+  if (c.seq.load(std::memory_order_relaxed) != out.seq) return false;
+  std::memcpy(&out.entry, words, sizeof words);
+  return true;
 }
 
 std::uint64_t TraceFile::drain(sync::FunctionRef<void(const TraceEvent&)> sink) noexcept {

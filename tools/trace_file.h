@@ -36,10 +36,13 @@ enum class TraceKind : std::uint16_t {
 // Flags of a record.
 inline constexpr std::uint16_t kTraceServed = 1;       // served by futexbox (else forwarded)
 inline constexpr std::uint16_t kTraceTimeoutRead = 2;  // kEntry: v[6], v[7] hold the timespec
-inline constexpr std::uint16_t kTraceNotRun = 4;
+inline constexpr std::uint16_t kTraceNotRun = 4;        // kExit: a signal came first; the call is issued again
 
 // TraceFileHeader::record bits.
-inline constexpr std::uint32_t kTraceWaits = 1;  // kExit: a signal came first; the call is issued again
+inline constexpr std::uint32_t kTraceWaits = 1;
+// No events at all: each thread only keeps the call it is in in its slot's CallState (futexbox
+// run's deadlock watch, which needs no history and must cost the guest next to nothing).
+inline constexpr std::uint32_t kTraceCallState = 2;
 
 struct TraceEvent {
   std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
@@ -52,10 +55,34 @@ struct TraceEvent {
 };
 static_assert(sizeof(TraceEvent) == 88);
 
+// The futex call a thread is in, as a seqlock with the parity turned round: the owner writes the
+// entry (release stores) while `seq` is even (between calls), then makes it odd (release); at the
+// call's end it makes it even again. A reader takes `seq` (acquire), the entry (acquire loads) and
+// `seq` again: the entry is the call in progress only if both reads agree and are odd. An even
+// value, or a changed one, means the thread moved; it is counted, so the watch also sees calls
+// that began and ended between two looks.
+struct CallState {
+  static constexpr std::size_t kWords = sizeof(TraceEvent) / sizeof(std::uint64_t);
+  std::atomic<std::uint32_t> seq{0};
+  std::atomic<std::uint64_t> entry[kWords] = {};
+  std::atomic<std::uint64_t> last_wake{0};  // the word of the thread's latest wake call
+};
+
 struct alignas(64) TraceSlot {
   std::atomic<std::int32_t> tid{0};  // 0: free
   std::atomic<std::int32_t> pid{0};
   sync::SpscRingHeader ring;
+  CallState call;  // kTraceCallState only
+};
+
+// One look at a slot's CallState (TraceFile::look).
+struct CallLook {
+  pid_t pid = 0;
+  pid_t tid = 0;
+  std::uint32_t seq = 0;
+  bool in_call = false;  // `entry` is the call in progress
+  TraceEvent entry;
+  std::uint64_t last_wake = 0;
 };
 
 struct TraceFileHeader {
@@ -97,6 +124,15 @@ class TraceFile {
   void count_unslotted() noexcept {
     header_->unslotted.fetch_add(1, std::memory_order_relaxed);
   }
+
+  // kTraceCallState, producer side (the slot's owner only).
+  void enter_call(int slot, const TraceEvent& entry) noexcept;
+  void leave_call(int slot) noexcept;
+  void note_wake(int slot, std::uint64_t uaddr) noexcept;
+  // Consumer side: slot `i`'s owner and call; false if the slot is free or the owner was caught
+  // between writes (look again later).
+  bool look(std::uint32_t i, CallLook& out) const noexcept;
+  [[nodiscard]] std::uint32_t slots() const noexcept { return header_->slots; }
 
   // Consumer side: every record published since the last drain, slot by slot.
   std::uint64_t drain(sync::FunctionRef<void(const TraceEvent&)> sink) noexcept;

@@ -33,20 +33,11 @@ std::string call_name(const TraceEvent& entry) {
 }
 
 bool waits_on_word(const TraceEvent& e) {
-  if (e.nr == 455) return true;
-  if (e.nr != SYS_futex) return false;
-  const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
-  return cmd == abi::kWait || cmd == abi::kWaitBitset || cmd == abi::kLockPi ||
-         cmd == abi::kLockPi2 || cmd == abi::kWaitRequeuePi;
+  return e.nr == 455 || (e.nr == SYS_futex && abi::op_may_wait(static_cast<int>(e.v[1])));
 }
 
 bool wakes_word(const TraceEvent& e) {
-  if (e.nr == 454) return true;
-  if (e.nr != SYS_futex) return false;
-  const int cmd = static_cast<int>(e.v[1]) & abi::kCmdMask;
-  return cmd == abi::kWake || cmd == abi::kWakeBitset || cmd == abi::kRequeue ||
-         cmd == abi::kCmpRequeue || cmd == abi::kWakeOp || cmd == abi::kUnlockPi ||
-         cmd == abi::kCmpRequeuePi;
+  return e.nr == 454 || (e.nr == SYS_futex && abi::op_wakes(static_cast<int>(e.v[1])));
 }
 
 bool wait_slept(std::int64_t r) {

@@ -34,11 +34,12 @@ long env_or(const char* name, long fallback) {
   return v != nullptr && *v != '\0' ? std::atol(v) : fallback;
 }
 
-enum class Mode { kNative, kServed, kTraced, kStrace };
+enum class Mode { kNative, kServed, kServedUnwatched, kTraced, kStrace };
 
 std::vector<std::string> wrap(Mode mode, std::vector<std::string> command) {
   std::vector<std::string> argv;
   if (mode == Mode::kServed) argv = {kFutexbox, "run", "--"};
+  if (mode == Mode::kServedUnwatched) argv = {kFutexbox, "run", "--on-deadlock=ignore", "--"};
   if (mode == Mode::kTraced) argv = {kFutexbox, "trace", "-o", "/dev/null", "--"};
   if (mode == Mode::kStrace) argv = {"strace", "-f", "-qq", "-e", "trace=futex", "-o", "/dev/null"};
   argv.insert(argv.end(), command.begin(), command.end());
@@ -124,6 +125,7 @@ void register_all() {
     Mode mode;
   } modes[] = {{"native", Mode::kNative},
                {"futexbox_run", Mode::kServed},
+               {"futexbox_run_unwatched", Mode::kServedUnwatched},
                {"futexbox_trace", Mode::kTraced},
                {"strace", Mode::kStrace}};
   for (const bool pinned : {false, true}) {

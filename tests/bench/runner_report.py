@@ -64,6 +64,16 @@ def main() -> int:
             print(f"| {case} | {fmt(ours) if ours else '—'} | {fmt(trace)} | {over_run} | "
                   f"{fmt(added) if added is not None else '—'} | "
                   f"{fmt(added_strace) if added_strace is not None else '—'} | {versus} |")
+    watched = [(case, row) for case, row in table.items()
+               if row.get("futexbox_run_unwatched") and row.get("futexbox_run")]
+    if watched:
+        # futexbox run watches for deadlocks by default: what that costs over --on-deadlock=ignore.
+        print("\n| case | futexbox run --on-deadlock=ignore | futexbox run (watching) | "
+              "watching / not |")
+        print("|---|---|---|---|")
+        for case, row in watched:
+            plain, ours = row["futexbox_run_unwatched"], row["futexbox_run"]
+            print(f"| {case} | {fmt(plain)} | {fmt(ours)} | {ours / plain:.3f}x |")
     print("\n" + machine_line(data))
     return 0
 

@@ -205,9 +205,9 @@ bool thread_alive(pid_t pid, pid_t tid) noexcept {
   return host_syscall(SYS_tgkill, pid, tid, 0) != -ESRCH;
 }
 
-// Appends one record to this thread's ring (claiming a slot on its first record in this process).
-void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::uint16_t flags,
-                 std::initializer_list<std::uint64_t> values) noexcept {
+// This thread's slot in the trace file, claimed on its first use in this process (-1: none left;
+// counted).
+int trace_slot(Agent& agent, AgentThread& me) noexcept {
   const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
   if (me.trace_generation != generation) {
     me.trace_pid = static_cast<pid_t>(host_syscall(SYS_getpid));
@@ -215,10 +215,14 @@ void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::ui
     me.trace_slot = agent.trace.claim(me.trace_pid, me.trace_tid, &thread_alive);
     me.trace_generation = generation;
   }
-  if (me.trace_slot < 0) {
-    agent.trace.count_unslotted();
-    return;
-  }
+  if (me.trace_slot < 0) agent.trace.count_unslotted();
+  return me.trace_slot;
+}
+
+// Appends one record to this thread's ring.
+void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::uint16_t flags,
+                 std::initializer_list<std::uint64_t> values) noexcept {
+  if (trace_slot(agent, me) < 0) return;
   TraceEvent e;
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -256,6 +260,21 @@ class AgentTracer final : public kernel::Tracer {
 AgentTracer g_agent_tracer;
 
 void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) noexcept {
+  if ((agent.trace.record() & kTraceCallState) != 0) {
+    // futexbox run's deadlock watch: only the call this thread is in, and the last word it woke.
+    const int slot = trace_slot(agent, me);
+    if (slot < 0) return;
+    TraceEvent e;
+    e.pid = me.trace_pid;
+    e.tid = me.trace_tid;
+    e.nr = static_cast<std::uint32_t>(nr);
+    for (int i = 0; i < 6; ++i) e.v[i] = static_cast<std::uint64_t>(args[i]);
+    agent.trace.enter_call(slot, e);
+    if (nr == 454 || (nr == SYS_futex && syscalls::futex_abi::op_wakes(static_cast<int>(args[1])))) {
+      agent.trace.note_wake(slot, static_cast<std::uint64_t>(args[0]));
+    }
+    return;
+  }
   std::uint64_t sec = 0;
   std::uint64_t nsec = 0;
   std::uint16_t flags = 0;
@@ -272,6 +291,14 @@ void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) 
               {static_cast<std::uint64_t>(args[0]), static_cast<std::uint64_t>(args[1]),
                static_cast<std::uint64_t>(args[2]), static_cast<std::uint64_t>(args[3]),
                static_cast<std::uint64_t>(args[4]), static_cast<std::uint64_t>(args[5]), sec, nsec});
+}
+
+void trace_exit(Agent& agent, AgentThread& me, long nr, std::uint16_t flags, long result) noexcept {
+  if ((agent.trace.record() & kTraceCallState) != 0) {
+    if (me.trace_slot >= 0) agent.trace.leave_call(me.trace_slot);  // claimed at the entry
+    return;
+  }
+  trace_event(agent, me, TraceKind::kExit, nr, flags, {static_cast<std::uint64_t>(result)});
 }
 
 kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
@@ -529,8 +556,7 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
     // A forwarded call a signal stopped before it ran never happened (it is issued again).
     const std::uint16_t flags = static_cast<std::uint16_t>(
         (call.shared ? 0 : kTraceServed) | (raw_rax == kForwardNotRun ? kTraceNotRun : 0));
-    trace_event(*agent, me, TraceKind::kExit, nr, flags,
-                {static_cast<std::uint64_t>(restart ? raw_rax : rax)});
+    trace_exit(*agent, me, nr, flags, restart ? raw_rax : rax);
   }
   if (restart) {
     regs[REG_RIP] -= 2;  // back onto the guest's `syscall`, which traps again

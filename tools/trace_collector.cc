@@ -1,0 +1,136 @@
+#include "tools/trace_collector.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <cstdio>
+
+namespace futexbox::tools {
+
+namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Quiet for 300 ms with every thread stuck: checked every 100 ms, so reported within half a second.
+constexpr std::uint64_t kQuietNs = 300'000'000;
+constexpr std::chrono::milliseconds kWatchInterval{100};
+// New threads' stacks are looked for more often than the maps are read (address_names.h).
+constexpr std::chrono::milliseconds kStackInterval{20};
+
+}  // namespace
+
+TraceCollector::TraceCollector(TraceFile& file, AddressNamer& names, CollectorOptions options,
+                               Finish on_finish)
+    : file_(file),
+      names_(names),
+      options_(std::move(options)),
+      deadlocks_(kQuietNs, options_.tool),
+      on_finish_(std::move(on_finish)) {}
+
+void TraceCollector::add_environment(std::vector<std::string>& env) {
+  env.push_back("FUTEXBOX_AGENT_TRACE=" + file_.path());
+}
+
+void TraceCollector::started(pid_t guest) {
+  guest_ = guest;
+  drainer_ = std::thread([this] {
+    const auto watch_every = static_cast<unsigned>(kWatchInterval / options_.interval);
+    const auto stacks_every = std::max(1u, static_cast<unsigned>(kStackInterval / options_.interval));
+    for (unsigned round = 0; !stopping_.load(std::memory_order_acquire); ++round) {
+      drain();
+      // The guest's memory map, for naming addresses afterwards (the guest is gone by then): at
+      // each process's first event, and every 100 ms for libraries loaded and threads started.
+      if (round % watch_every == 0) {
+        for (const pid_t pid : pids_) names_.snapshot(pid);
+        watch_deadlocks();
+      } else if (round % stacks_every == 0) {
+        for (const pid_t pid : pids_) names_.sample_stacks(pid);
+      }
+      std::this_thread::sleep_for(options_.interval);
+    }
+  });
+}
+
+void TraceCollector::finished(const GuestExit& exit) {
+  stop();
+  drain();  // everything the guest's threads recorded, whatever they died of
+  on_finish_(exit, events_, guest_);
+}
+
+void TraceCollector::drain() {
+  if ((file_.record() & kTraceCallState) != 0) {
+    look_at_calls();
+    return;
+  }
+  const std::uint64_t now = monotonic_ns();
+  const bool watch = options_.on_deadlock != OnDeadlock::kIgnore;
+  file_.drain([this, now, watch](const TraceEvent& e) {
+    if (options_.keep_events) events_.push_back(e);
+    if (pids_.insert(e.pid).second) names_.snapshot(e.pid);
+    if (watch) deadlocks_.observe(e, now);
+  });
+}
+
+void TraceCollector::look_at_calls() {
+  if (options_.on_deadlock == OnDeadlock::kIgnore) return;
+  const std::uint64_t now = monotonic_ns();
+  seen_.resize(file_.slots());
+  auto moved = [&](pid_t pid, pid_t tid) {  // it left a call, or made calls since the last look
+    TraceEvent e;
+    e.ts_ns = now;
+    e.pid = pid;
+    e.tid = tid;
+    e.kind = TraceKind::kExit;
+    deadlocks_.observe(e, now);
+  };
+  for (std::uint32_t i = 0; i < file_.slots(); ++i) {
+    CallLook look;
+    if (!file_.look(i, look) || look.pid == 0) continue;
+    Seen& seen = seen_[i];
+    if (seen.tid != look.tid) {  // a new owner (the old one has gone)
+      if (seen.tid != 0 && seen.in_call) moved(seen.pid, seen.tid);
+      seen = Seen{look.pid, look.tid, look.seq + 1, false, 0};
+      if (pids_.insert(look.pid).second) names_.snapshot(look.pid);
+    }
+    if (look.last_wake != seen.last_wake) {
+      deadlocks_.observe_wake(look.pid, look.tid, look.last_wake);
+      seen.last_wake = look.last_wake;
+    }
+    if (look.seq == seen.seq) continue;
+    moved(look.pid, look.tid);
+    if (look.in_call) {
+      // The agent does not read the clock for this: "since" is when futexbox first saw the call,
+      // which can only make the watch later, never wrong.
+      look.entry.ts_ns = now;
+      look.entry.kind = TraceKind::kEntry;
+      deadlocks_.observe(look.entry, now);
+    }
+    seen.seq = look.seq;
+    seen.in_call = look.in_call;
+  }
+}
+
+// A process whose threads are all stuck, or PI owners waiting for each other, get reported (and
+// the process killed, if asked).
+void TraceCollector::watch_deadlocks() {
+  if (options_.on_deadlock == OnDeadlock::kIgnore) return;
+  while (std::optional<DeadlockReport> r = deadlocks_.check(monotonic_ns(), names_)) {
+    std::fputs(r->text.c_str(), stderr);
+    if (options_.on_deadlock == OnDeadlock::kAbort) {
+      std::fprintf(stderr, "%s: --on-deadlock=abort: killing process %d\n", options_.tool.c_str(), r->pid);
+      kill(r->pid, SIGKILL);
+    }
+    std::fflush(stderr);
+  }
+}
+
+void TraceCollector::stop() {
+  stopping_.store(true, std::memory_order_release);
+  if (drainer_.joinable()) drainer_.join();
+}
+
+}  // namespace futexbox::tools
