@@ -11,26 +11,45 @@ namespace {
 
 namespace abi = syscalls::futex_abi;
 
-std::string pointer(std::uint64_t p) { return p == 0 ? "NULL" : fmt::format("{:#x}", p); }
+using Out = fmt::memory_buffer;
 
-std::string timeout(const StraceFutexCall& c) {
-  if (c.args[3] == 0) return "NULL";
-  if (!c.timeout_readable) return pointer(c.args[3]);
-  return fmt::format("{{tv_sec={}, tv_nsec={}}}", c.timeout_sec, c.timeout_nsec);
+void pointer(Out& out, std::uint64_t p) {
+  if (p == 0) {
+    fmt::format_to(std::back_inserter(out), "NULL");
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:#x}", p);
+  }
 }
 
-std::string u32(std::uint64_t v) { return fmt::format("{}", static_cast<std::uint32_t>(v)); }
+void timeout(Out& out, const StraceFutexCall& c) {
+  if (c.args[3] == 0 || !c.timeout_readable) return pointer(out, c.args[3]);
+  fmt::format_to(std::back_inserter(out), "{{tv_sec={}, tv_nsec={}}}", c.timeout_sec, c.timeout_nsec);
+}
+
+void u32(Out& out, std::uint64_t v) {
+  fmt::format_to(std::back_inserter(out), "{}", static_cast<std::uint32_t>(v));
+}
 
 // %#x as C prints it: "0" for zero, "0x..." otherwise.
-std::string hex(std::uint32_t v) { return v == 0 ? "0" : fmt::format("{:#x}", v); }
+void hex(Out& out, std::uint32_t v) {
+  if (v == 0) {
+    out.push_back('0');
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:#x}", v);
+  }
+}
 
-std::string bitset(std::uint64_t v) {
+void bitset(Out& out, std::uint64_t v) {
   const auto b = static_cast<std::uint32_t>(v);
-  return b == 0xffffffffu ? "FUTEX_BITSET_MATCH_ANY" : hex(b);
+  if (b == 0xffffffffu) {
+    fmt::format_to(std::back_inserter(out), "FUTEX_BITSET_MATCH_ANY");
+  } else {
+    hex(out, b);
+  }
 }
 
 // FUTEX_OP_OPARG_SHIFT<<28|FUTEX_OP_SET<<28|0x3<<12|FUTEX_OP_CMP_NE<<24|0x1
-std::string wake_op(std::uint64_t v) {
+void wake_op(Out& out, std::uint64_t v) {
   static constexpr const char* kOps[] = {"FUTEX_OP_SET", "FUTEX_OP_ADD", "FUTEX_OP_OR",
                                          "FUTEX_OP_ANDN", "FUTEX_OP_XOR"};
   static constexpr const char* kCmps[] = {"FUTEX_OP_CMP_EQ", "FUTEX_OP_CMP_NE", "FUTEX_OP_CMP_LT",
@@ -38,76 +57,108 @@ std::string wake_op(std::uint64_t v) {
   const auto e = static_cast<std::uint32_t>(v);
   const std::uint32_t op = (e >> 28) & 7;
   const std::uint32_t cmp = (e >> 24) & 15;
-  std::string s = (e >> 28) & 8 ? "FUTEX_OP_OPARG_SHIFT<<28|" : "";
-  s += op < 5 ? fmt::format("{}<<28", kOps[op]) : fmt::format("{:#x}<<28 /* FUTEX_OP_??? */", op);
-  s += fmt::format("|{}<<12|", hex((e >> 12) & 0xfff));
-  s += cmp < 6 ? fmt::format("{}<<24", kCmps[cmp])
-               : fmt::format("{:#x}<<24 /* FUTEX_OP_CMP_??? */", cmp);
-  s += "|" + hex(e & 0xfff);
-  return s;
+  auto to = std::back_inserter(out);
+  if ((e >> 28) & 8) fmt::format_to(to, "FUTEX_OP_OPARG_SHIFT<<28|");
+  if (op < 5) {
+    fmt::format_to(to, "{}<<28", kOps[op]);
+  } else {
+    fmt::format_to(to, "{:#x}<<28 /* FUTEX_OP_??? */", op);
+  }
+  out.push_back('|');
+  hex(out, (e >> 12) & 0xfff);
+  fmt::format_to(to, "<<12|");
+  if (cmp < 6) {
+    fmt::format_to(to, "{}<<24", kCmps[cmp]);
+  } else {
+    fmt::format_to(to, "{:#x}<<24 /* FUTEX_OP_CMP_??? */", cmp);
+  }
+  out.push_back('|');
+  hex(out, e & 0xfff);
 }
 
 }  // namespace
 
-std::string strace_futex_call(const StraceFutexCall& c) {
+void append_futex_call(fmt::memory_buffer& out, const StraceFutexCall& c) {
   const auto op = static_cast<int>(c.args[1]);
-  std::string s = "futex(" + pointer(c.args[0]) + ", " + syscalls::futex_op_name(op);
-  const std::string val = u32(c.args[2]);
+  auto to = std::back_inserter(out);
+  fmt::format_to(to, "futex(");
+  pointer(out, c.args[0]);
+  fmt::format_to(to, ", {}", syscalls::futex_op_name(op));
+  auto sep = [&] { fmt::format_to(to, ", "); };
+  auto val = [&] { sep(); u32(out, c.args[2]); };
   switch (op & abi::kCmdMask) {
     case abi::kWait:
-      s += ", " + val + ", " + timeout(c);
+      val(), sep(), timeout(out, c);
       break;
     case abi::kWake:
     case abi::kFd:
-      s += ", " + val;
+      val();
       break;
     case abi::kLockPi:
     case abi::kLockPi2:
-      s += ", " + timeout(c);
+      sep(), timeout(out, c);
       break;
     case abi::kUnlockPi:
     case abi::kTrylockPi:
       break;
     case abi::kWaitBitset:
-      s += ", " + val + ", " + timeout(c) + ", " + bitset(c.args[5]);
+      val(), sep(), timeout(out, c), sep(), bitset(out, c.args[5]);
       break;
     case abi::kWakeBitset:
-      s += ", " + val + ", " + bitset(c.args[5]);
+      val(), sep(), bitset(out, c.args[5]);
       break;
     case abi::kRequeue:
-      s += ", " + val + ", " + u32(c.args[3]) + ", " + pointer(c.args[4]);
+      val(), sep(), u32(out, c.args[3]), sep(), pointer(out, c.args[4]);
       break;
     case abi::kCmpRequeue:
     case abi::kCmpRequeuePi:
-      s += ", " + val + ", " + u32(c.args[3]) + ", " + pointer(c.args[4]) + ", " + u32(c.args[5]);
+      val(), sep(), u32(out, c.args[3]), sep(), pointer(out, c.args[4]), sep(), u32(out, c.args[5]);
       break;
     case abi::kWakeOp:
-      s += ", " + val + ", " + u32(c.args[3]) + ", " + pointer(c.args[4]) + ", " +
-           wake_op(c.args[5]);
+      val(), sep(), u32(out, c.args[3]), sep(), pointer(out, c.args[4]), sep(), wake_op(out, c.args[5]);
       break;
     case abi::kWaitRequeuePi:
-      s += ", " + val + ", " + timeout(c) + ", " + pointer(c.args[4]);
+      val(), sep(), timeout(out, c), sep(), pointer(out, c.args[4]);
       break;
     default:
-      s += ", " + val + ", " + pointer(c.args[3]) + ", " + pointer(c.args[4]) + ", " +
-           u32(c.args[5]);
+      val(), sep(), pointer(out, c.args[3]), sep(), pointer(out, c.args[4]), sep(), u32(out, c.args[5]);
       break;
   }
-  return s + ")";
+  out.push_back(')');
 }
 
-std::string strace_result(std::int64_t r) {
-  if (r >= 0) return fmt::format(" = {}", r);
+void append_result(fmt::memory_buffer& out, std::int64_t r) {
+  auto to = std::back_inserter(out);
+  if (r >= 0) {
+    fmt::format_to(to, " = {}", r);
+    return;
+  }
   const auto e = static_cast<int>(-r);
   switch (e) {
-    case 512: return " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
-    case 513: return " = ? ERESTARTNOINTR (To be restarted)";
-    case 514: return " = ? ERESTARTNOHAND (To be restarted if no handler)";
-    case 516: return " = ? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+    case 512: fmt::format_to(to, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)"); return;
+    case 513: fmt::format_to(to, " = ? ERESTARTNOINTR (To be restarted)"); return;
+    case 514: fmt::format_to(to, " = ? ERESTARTNOHAND (To be restarted if no handler)"); return;
+    case 516: fmt::format_to(to, " = ? ERESTART_RESTARTBLOCK (Interrupted by signal)"); return;
     default: break;
   }
   const char* name = strerrorname_np(e);
-  return fmt::format(" = -1 {} ({})", name != nullptr ? name : fmt::format("{}", e), strerror(e));
+  if (name != nullptr) {
+    fmt::format_to(to, " = -1 {} ({})", name, strerror(e));
+  } else {
+    fmt::format_to(to, " = -1 {} ({})", e, strerror(e));
+  }
+}
+
+std::string strace_futex_call(const StraceFutexCall& c) {
+  fmt::memory_buffer out;
+  append_futex_call(out, c);
+  return fmt::to_string(out);
+}
+
+std::string strace_result(std::int64_t r) {
+  fmt::memory_buffer out;
+  append_result(out, r);
+  return fmt::to_string(out);
 }
 
 std::string strace_futex_line(const StraceFutexCall& c) {

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace futexbox::tools {
 
 // One futex(2) call as a tracer saw it: the six argument registers, the timespec the timeout
@@ -22,6 +24,10 @@ struct StraceFutexCall {
   std::int64_t timeout_nsec = 0;
   std::int64_t result = 0;  // the syscall's return: a value or -errno (restart codes included)
 };
+
+// The same, appended to a buffer (the trace's strace view formats a line per call this way).
+void append_futex_call(fmt::memory_buffer& out, const StraceFutexCall& call);
+void append_result(fmt::memory_buffer& out, std::int64_t result);
 
 // "futex(...)": the call without its result.
 std::string strace_futex_call(const StraceFutexCall& call);

@@ -37,6 +37,9 @@ void TraceCollector::add_environment(std::vector<std::string>& env) {
 
 void TraceCollector::started(pid_t guest) {
   guest_ = guest;
+  // Room for a busy guest's first seconds without copying the whole trace as it grows (address
+  // space only: pages appear as events arrive).
+  if (options_.keep_events) events_.reserve(std::size_t{1} << 20);
   drainer_ = std::thread([this] {
     const auto watch_every = static_cast<unsigned>(kWatchInterval / options_.interval);
     const auto stacks_every = std::max(1u, static_cast<unsigned>(kStackInterval / options_.interval));

@@ -37,7 +37,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-std::string call_text(const TraceEvent& entry, std::int64_t result) {
+// The call without its result, e.g. "futex(0x..., FUTEX_WAKE_PRIVATE, 1)".
+void append_call(fmt::memory_buffer& out, const TraceEvent& entry, std::int64_t result) {
   if (entry.nr == SYS_futex) {
     StraceFutexCall c;
     for (int i = 0; i < 6; ++i) c.args[i] = entry.v[i];
@@ -45,76 +46,65 @@ std::string call_text(const TraceEvent& entry, std::int64_t result) {
     c.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
     c.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
     c.result = result;
-    return strace_futex_call(c);
+    append_futex_call(out, c);
+    return;
   }
   // The futex2 calls by name with their raw arguments (strace decodes futex_waitv's array; this
   // does not yet).
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
-                ", %#" PRIx64 ", %#" PRIx64 ")",
-                call_name(entry).c_str(), entry.v[0], entry.v[1], entry.v[2], entry.v[3],
-                entry.v[4], entry.v[5]);
-  return buf;
+  fmt::format_to(std::back_inserter(out), "{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
+                 call_name(entry), entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4],
+                 entry.v[5]);
 }
 
-
+// Writes the lines into one buffer: no allocation per line.
 class Printer {
  public:
   Printer(const StraceOptions& options, bool pid_column) : options_(options), pid_column_(pid_column) {}
 
   // strace's printleader: the pid prefix, then the timestamp.
   void leader(const TraceEvent& e, bool many_threads) {
-    char buf[64];
+    line_start_ = out_.size();
+    auto to = std::back_inserter(out_);
     if (pid_column_) {
-      std::snprintf(buf, sizeof buf, "%-5d ", e.tid);
-      line_ += buf;
+      fmt::format_to(to, "{:<5} ", e.tid);
     } else if (many_threads) {
-      std::snprintf(buf, sizeof buf, "[pid %5d] ", e.tid);
-      line_ += buf;
+      fmt::format_to(to, "[pid {:>5}] ", e.tid);
     }
     if (options_.timestamps == 0) return;
     const std::int64_t real = static_cast<std::int64_t>(e.ts_ns) + options_.realtime_offset_ns;
     const time_t sec = static_cast<time_t>(real / 1'000'000'000);
     const long usec = static_cast<long>(real % 1'000'000'000 / 1000);
     if (options_.timestamps >= 3) {
-      std::snprintf(buf, sizeof buf, "%lld.%06ld ", static_cast<long long>(sec), usec);
-    } else {
-      tm t{};
-      localtime_r(&sec, &t);
-      if (options_.timestamps == 2) {
-        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06ld ", t.tm_hour, t.tm_min, t.tm_sec,
-                      usec);
-      } else {
-        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d ", t.tm_hour, t.tm_min, t.tm_sec);
-      }
+      fmt::format_to(to, "{}.{:06} ", static_cast<long long>(sec), usec);
+      return;
     }
-    line_ += buf;
+    tm t{};
+    localtime_r(&sec, &t);
+    fmt::format_to(to, "{:02}:{:02}:{:02}", t.tm_hour, t.tm_min, t.tm_sec);
+    if (options_.timestamps == 2) fmt::format_to(to, ".{:06}", usec);
+    out_.push_back(' ');
   }
-  void text(const std::string& s) { line_ += s; }
+  fmt::memory_buffer& buffer() { return out_; }
+  void text(std::string_view s) { out_.append(s); }
   void result(const TraceEvent& entry, const TraceEvent& exit) {
-    if (line_.size() < kResultColumn) line_.append(kResultColumn - line_.size(), ' ');
-    line_ += strace_result(static_cast<std::int64_t>(exit.v[0]));
+    const std::size_t length = out_.size() - line_start_;
+    for (std::size_t n = length; n < kResultColumn; ++n) out_.push_back(' ');
+    append_result(out_, static_cast<std::int64_t>(exit.v[0]));
     if (options_.durations) {
       const std::uint64_t ns = exit.ts_ns >= entry.ts_ns ? exit.ts_ns - entry.ts_ns : 0;
-      char buf[48];
-      std::snprintf(buf, sizeof buf, " <%" PRIu64 ".%06" PRIu64 ">", ns / 1'000'000'000,
-                    ns % 1'000'000'000 / 1000);
-      line_ += buf;
+      fmt::format_to(std::back_inserter(out_), " <{}.{:06}>", ns / 1'000'000'000,
+                     ns % 1'000'000'000 / 1000);
     }
     end();
   }
-  void end() {
-    out_ += line_;
-    out_ += '\n';
-    line_.clear();
-  }
-  std::string take() { return std::move(out_); }
+  void end() { out_.push_back('\n'); }
+  std::string take() { return fmt::to_string(out_); }
 
  private:
   const StraceOptions& options_;
   bool pid_column_;
-  std::string line_;
-  std::string out_;
+  std::size_t line_start_ = 0;
+  fmt::memory_buffer out_;
 };
 
 }  // namespace
@@ -215,16 +205,15 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
       // Filtered by status: whole lines, printed when the call returns.
       if (e.kind != TraceKind::kExit) continue;
       p.leader(*c.entry, many);
-      p.text(call_text(*c.entry, result));
+      append_call(p.buffer(), *c.entry, result);
       p.result(*c.entry, e);
       continue;
     }
     if (e.kind == TraceKind::kEntry) {
       interrupt_open_line();
       p.leader(e, many);
-      std::string text = call_text(e, result);
-      text.pop_back();  // the ')' comes with the result, or after "resumed>"
-      p.text(text);
+      append_call(p.buffer(), e, result);
+      p.buffer().resize(p.buffer().size() - 1);  // the ')' comes with the result, or after "resumed>"
       open_line = &c;
       if (c.exit == nullptr) interrupt_open_line();  // the guest ended inside this call
       continue;
