@@ -127,6 +127,90 @@ void append_futex_call(fmt::memory_buffer& out, const StraceFutexCall& c) {
   out.push_back(')');
 }
 
+namespace {
+
+// futex_waitv's clock argument, as strace's clocknames table has it.
+void clock_name(Out& out, std::uint32_t clock) {
+  static constexpr const char* kNames[] = {
+      "CLOCK_REALTIME",        "CLOCK_MONOTONIC",        "CLOCK_PROCESS_CPUTIME_ID",
+      "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW",  "CLOCK_REALTIME_COARSE",
+      "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",        "CLOCK_REALTIME_ALARM",
+      "CLOCK_BOOTTIME_ALARM",  "CLOCK_SGI_CYCLE",        "CLOCK_TAI"};
+  if (clock < std::size(kNames)) {
+    fmt::format_to(std::back_inserter(out), "{}", kNames[clock]);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:#x} /* CLOCK_??? */", clock);
+  }
+}
+
+// A waiter's flags as strace's futex_waiter_flags: FUTEX_32 and FUTEX_PRIVATE_FLAG as bits, the
+// rest in hex, 0 as "0".
+void waiter_flags(Out& out, std::uint32_t flags) {
+  if (flags == 0) {
+    out.push_back('0');
+    return;
+  }
+  bool first = true;
+  auto name = [&](std::uint32_t bit, const char* text) {
+    if ((flags & bit) == 0) return;
+    if (!first) out.push_back('|');
+    fmt::format_to(std::back_inserter(out), "{}", text);
+    flags &= ~bit;
+    first = false;
+  };
+  name(abi::kFutex2SizeU32, "FUTEX_32");
+  name(abi::kFutex2Private, "FUTEX_PRIVATE_FLAG");
+  if (flags != 0) {
+    if (!first) out.push_back('|');
+    fmt::format_to(std::back_inserter(out), "{:#x}", flags);
+  }
+}
+
+}  // namespace
+
+void append_futex_waitv_call(fmt::memory_buffer& out, const StraceWaitvCall& c) {
+  auto to = std::back_inserter(out);
+  fmt::format_to(to, "futex_waitv(");
+  const auto n = static_cast<std::uint32_t>(c.args[1]);
+  if (c.args[0] == 0) {
+    fmt::format_to(to, "NULL");
+  } else if (n == 0) {
+    fmt::format_to(to, "[]");
+  } else if (!c.waiters_readable) {
+    pointer(out, c.args[0]);
+  } else {
+    out.push_back('[');
+    for (std::size_t i = 0; i < c.waiters.size(); ++i) {
+      const syscalls::futex_abi::Waitv& w = c.waiters[i];
+      if (i != 0) fmt::format_to(to, ", ");
+      fmt::format_to(to, "{{val=");
+      if (w.val == 0) {
+        out.push_back('0');
+      } else {
+        fmt::format_to(to, "{:#x}", w.val);
+      }
+      fmt::format_to(to, ", uaddr=");
+      pointer(out, w.uaddr);
+      fmt::format_to(to, ", flags=");
+      waiter_flags(out, w.flags);
+      out.push_back('}');
+    }
+    if (n > c.waiters.size()) fmt::format_to(to, ", ...");
+    out.push_back(']');
+  }
+  fmt::format_to(to, ", {}, ", n);
+  hex(out, static_cast<std::uint32_t>(c.args[2]));
+  fmt::format_to(to, ", ");
+  if (c.args[3] == 0 || !c.timeout_readable) {
+    pointer(out, c.args[3]);
+  } else {
+    fmt::format_to(to, "{{tv_sec={}, tv_nsec={}}}", c.timeout_sec, c.timeout_nsec);
+  }
+  fmt::format_to(to, ", ");
+  clock_name(out, static_cast<std::uint32_t>(c.args[4]));
+  out.push_back(')');
+}
+
 void append_result(fmt::memory_buffer& out, std::int64_t r) {
   auto to = std::back_inserter(out);
   if (r >= 0) {

@@ -10,8 +10,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
+
+#include "syscalls/futex_abi.h"
 
 namespace futexbox::tools {
 
@@ -24,6 +27,20 @@ struct StraceFutexCall {
   std::int64_t timeout_nsec = 0;
   std::int64_t result = 0;  // the syscall's return: a value or -errno (restart codes included)
 };
+
+// One futex_waitv(2) call: its five arguments, the timeout and the waiters as read at entry
+// (strace shows the first 32 waiters, then "...").
+struct StraceWaitvCall {
+  std::uint64_t args[5] = {};
+  bool timeout_readable = false;
+  std::int64_t timeout_sec = 0;
+  std::int64_t timeout_nsec = 0;
+  bool waiters_readable = false;
+  std::vector<syscalls::futex_abi::Waitv> waiters;  // the first min(n, 32)
+};
+// "futex_waitv([{val=0x7, uaddr=0x..., flags=FUTEX_32|FUTEX_PRIVATE_FLAG}], 1, 0, NULL,
+// CLOCK_MONOTONIC)"
+void append_futex_waitv_call(fmt::memory_buffer& out, const StraceWaitvCall& call);
 
 // The same, appended to a buffer (the trace's strace view formats a line per call this way).
 void append_futex_call(fmt::memory_buffer& out, const StraceFutexCall& call);

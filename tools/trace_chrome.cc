@@ -110,6 +110,8 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
                          {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)},
                          {"args", {{"woken", e.v[2]}, {"requeued", e.v[3]}}}});
         break;
+      case TraceKind::kEntryData:  // the strace view's (futex_waitv's array)
+        break;
     }
   }
 

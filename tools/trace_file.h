@@ -31,12 +31,19 @@ enum class TraceKind : std::uint16_t {
   kWoken,      // v[0] the address, v[1] the waker's tid (0: unknown)
   kWake,       // v[0] the address, v[1] how many it woke
   kRequeue,    // v[0] from, v[1] to, v[2] woken, v[3] requeued
+  // Right after a kEntry on the same thread: 64 more bytes of what the call pointed at when it
+  // began (futex_waitv: its waiters array, up to kTraceWaitvShown entries, kTraceArrayRead).
+  kEntryData,
 };
 
 // Flags of a record.
 inline constexpr std::uint16_t kTraceServed = 1;       // served by futexbox (else forwarded)
 inline constexpr std::uint16_t kTraceTimeoutRead = 2;  // kEntry: v[6], v[7] hold the timespec
+inline constexpr std::uint16_t kTraceArrayRead = 8;  // kEntry: kEntryData records follow
 inline constexpr std::uint16_t kTraceNotRun = 4;        // kExit: a signal came first; the call is issued again
+
+// How many futex_waitv waiters an entry carries: strace shows 32 and then "...".
+inline constexpr std::size_t kTraceWaitvShown = 32;
 
 // TraceFileHeader::record bits.
 inline constexpr std::uint32_t kTraceWaits = 1;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -20,10 +21,11 @@ namespace {
 
 constexpr std::size_t kResultColumn = 39;  // strace -a 40: " = " starts in column 40
 
-// One call: its entry, and its exit if the trace has one.
+// One call: its entry, the kEntryData records that followed it, and its exit if the trace has one.
 struct Call {
   const TraceEvent* entry = nullptr;
   const TraceEvent* exit = nullptr;
+  std::vector<const TraceEvent*> data;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -38,7 +40,24 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 // The call without its result, e.g. "futex(0x..., FUTEX_WAKE_PRIVATE, 1)".
-void append_call(fmt::memory_buffer& out, const TraceEvent& entry, std::int64_t result) {
+void append_call(fmt::memory_buffer& out, const Call& call, std::int64_t result) {
+  const TraceEvent& entry = *call.entry;
+  if (entry.nr == SYS_futex_waitv) {
+    StraceWaitvCall c;
+    for (int i = 0; i < 5; ++i) c.args[i] = entry.v[i];
+    c.timeout_readable = (entry.flags & kTraceTimeoutRead) != 0;
+    c.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
+    c.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
+    c.waiters_readable = (entry.flags & kTraceArrayRead) != 0;
+    std::vector<std::uint64_t> words;
+    for (const TraceEvent* d : call.data) words.insert(words.end(), std::begin(d->v), std::end(d->v));
+    const std::size_t shown = std::min<std::size_t>(static_cast<std::uint32_t>(entry.v[1]), kTraceWaitvShown);
+    c.waiters.resize(std::min(shown, words.size() * sizeof(std::uint64_t) / sizeof(syscalls::futex_abi::Waitv)));
+    std::memcpy(c.waiters.data(), words.data(), c.waiters.size() * sizeof c.waiters[0]);
+    c.waiters_readable = c.waiters_readable && c.waiters.size() == shown;
+    append_futex_waitv_call(out, c);
+    return;
+  }
   if (entry.nr == SYS_futex) {
     StraceFutexCall c;
     for (int i = 0; i < 6; ++i) c.args[i] = entry.v[i];
@@ -49,8 +68,7 @@ void append_call(fmt::memory_buffer& out, const TraceEvent& entry, std::int64_t 
     append_futex_call(out, c);
     return;
   }
-  // The futex2 calls by name with their raw arguments (strace decodes futex_waitv's array; this
-  // does not yet).
+  // futex_wake, futex_wait, futex_requeue: by name with their raw arguments.
   fmt::format_to(std::back_inserter(out), "{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
                  call_name(entry), entry.v[0], entry.v[1], entry.v[2], entry.v[3], entry.v[4],
                  entry.v[5]);
@@ -141,7 +159,7 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
                           const std::optional<StraceExit>& exit) {
   // Only calls matter here.
   std::erase_if(events, [](const TraceEvent& e) {
-    return e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit;
+    return e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit && e.kind != TraceKind::kEntryData;
   });
   sort_by_time(events);
   // Pair each thread's entries with their exits; drop attempts a signal stopped before they ran.
@@ -154,7 +172,9 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
     if (e.kind == TraceKind::kEntry) {
       open[e.tid] = calls.size();
       call_of[i] = calls.size();
-      calls.push_back(Call{&e, nullptr});
+      calls.push_back(Call{&e, nullptr, {}});
+    } else if (e.kind == TraceKind::kEntryData) {
+      if (auto it = open.find(e.tid); it != open.end()) calls[it->second].data.push_back(&e);
     } else if (e.kind == TraceKind::kExit) {
       auto it = open.find(e.tid);
       if (it == open.end()) continue;
@@ -205,14 +225,14 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
       // Filtered by status: whole lines, printed when the call returns.
       if (e.kind != TraceKind::kExit) continue;
       p.leader(*c.entry, many);
-      append_call(p.buffer(), *c.entry, result);
+      append_call(p.buffer(), c, result);
       p.result(*c.entry, e);
       continue;
     }
     if (e.kind == TraceKind::kEntry) {
       interrupt_open_line();
       p.leader(e, many);
-      append_call(p.buffer(), e, result);
+      append_call(p.buffer(), c, result);
       p.buffer().resize(p.buffer().size() - 1);  // the ')' comes with the result, or after "resumed>"
       open_line = &c;
       if (c.exit == nullptr) interrupt_open_line();  // the guest ended inside this call
@@ -226,7 +246,11 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
     }
     interrupt_open_line();
     p.leader(e, many);
-    p.text(c.entry->nr == SYS_futex ? "<... futex resumed>)" : "<... syscall resumed>)");
+    if (c.entry->nr == SYS_futex) {
+      p.text("<... futex resumed>)");
+    } else {
+      fmt::format_to(std::back_inserter(p.buffer()), "<... {} resumed>)", call_name(*c.entry));
+    }
     p.result(*c.entry, e);
   }
   interrupt_open_line();

@@ -71,6 +71,17 @@ TEST(Trace, SameLinesAsStraceForADeterministicGuest) {
   std::filesystem::remove(strace_log);
 }
 
+TEST(Trace, FutexWaitvLinesAreStracesToo) {
+  // strace decodes futex_waitv's waiters array (read at entry): the first 32, then "...".
+  const Finished f = run({kFutexbox, "trace", guest("waitv_calls")});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  const Finished s = run({"strace", "-e", "trace=futex_waitv", guest("waitv_calls")});
+  ASSERT_EQ(s.exit_code(), 0) << s.describe();
+  const std::vector<std::string> expected = lines_of(s.err);
+  ASSERT_EQ(expected.size(), 12u) << s.err;
+  EXPECT_EQ(lines_of(f.err), expected);
+}
+
 TEST(Trace, ThreadsGetPidPrefixesAndUnfinishedCallsResume) {
   const Finished f = run({kFutexbox, "trace", guest("condvar")});
   ASSERT_EQ(f.exit_code(), 0) << f.describe();

@@ -46,6 +46,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <initializer_list>
@@ -278,8 +279,8 @@ void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) 
   std::uint64_t sec = 0;
   std::uint64_t nsec = 0;
   std::uint16_t flags = 0;
-  // strace shows the timespec a futex(2) timeout points at, read at entry.
-  if (nr == SYS_futex && args[3] != 0) {
+  // strace shows the timespec a futex(2) or futex_waitv timeout points at, read at entry.
+  if ((nr == SYS_futex || nr == SYS_futex_waitv) && args[3] != 0) {
     std::int64_t ts[2];
     if (agent.memory.copy_in(static_cast<kernel::GuestAddr>(args[3]), ts, sizeof ts)) {
       sec = static_cast<std::uint64_t>(ts[0]);
@@ -287,10 +288,27 @@ void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) 
       flags |= kTraceTimeoutRead;
     }
   }
+  // And futex_waitv's array, as far as strace prints it, in kEntryData records after the entry.
+  syscalls::futex_abi::Waitv waiters[kTraceWaitvShown];
+  const std::size_t shown = std::min<std::size_t>(static_cast<std::uint32_t>(args[1]), kTraceWaitvShown);
+  if (nr == SYS_futex_waitv && args[0] != 0 && shown != 0 &&
+      agent.memory.copy_in(static_cast<kernel::GuestAddr>(args[0]), waiters, shown * sizeof waiters[0])) {
+    flags |= kTraceArrayRead;
+  }
   trace_event(agent, me, TraceKind::kEntry, nr, flags,
               {static_cast<std::uint64_t>(args[0]), static_cast<std::uint64_t>(args[1]),
                static_cast<std::uint64_t>(args[2]), static_cast<std::uint64_t>(args[3]),
                static_cast<std::uint64_t>(args[4]), static_cast<std::uint64_t>(args[5]), sec, nsec});
+  if ((flags & kTraceArrayRead) == 0) return;
+  static_assert(sizeof waiters % sizeof(std::uint64_t) == 0);
+  std::uint64_t words[sizeof waiters / (sizeof(std::uint64_t))];
+  std::memcpy(words, waiters, shown * sizeof waiters[0]);
+  const std::size_t n = shown * sizeof waiters[0] / sizeof(std::uint64_t);  // 3 words each
+  for (std::size_t at = 0; at < n; at += 8) {
+    const auto w = [&](std::size_t i) { return at + i < n ? words[at + i] : 0; };
+    trace_event(agent, me, TraceKind::kEntryData, nr, 0,
+                {w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)});
+  }
 }
 
 void trace_exit(Agent& agent, AgentThread& me, long nr, std::uint16_t flags, long result) noexcept {
