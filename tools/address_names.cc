@@ -142,6 +142,10 @@ void AddressNamer::set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp) {
   stack_pointers_[pid][tid] = {sp, ++samples_};
 }
 
+void AddressNamer::add_stack_hint(pid_t pid, pid_t tid, std::uint64_t addr) {
+  stack_hints_[pid][tid] = {addr, ++samples_};
+}
+
 const ElfSymbols* AddressNamer::symbols(const std::string& path) const {
   auto it = elf_.find(path);
   if (it == elf_.end()) it = elf_.emplace(path, std::make_unique<ElfSymbols>(path)).first;
@@ -155,6 +159,15 @@ std::string AddressNamer::executable(pid_t pid) const {
   return !path.empty() && path[0] == '/' ? path : "";
 }
 
+bool AddressNamer::anonymous(pid_t pid, std::uint64_t addr) const {
+  auto found = maps_.find(pid);
+  if (found == maps_.end()) return false;
+  for (const Mapping& m : found->second) {
+    if (addr >= m.start && addr < m.end) return m.path.empty();
+  }
+  return false;
+}
+
 std::string AddressNamer::name(pid_t pid, std::uint64_t addr) const {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%#" PRIx64, addr);
@@ -165,10 +178,13 @@ std::string AddressNamer::name(pid_t pid, std::uint64_t addr) const {
                          [&](const Mapping& m) { return addr >= m.start && addr < m.end; });
   if (it == maps.end()) return hex;
   if (it->path.empty()) {
-    if (auto sampled = stack_pointers_.find(pid); sampled != stack_pointers_.end()) {
+    // The thread seen in this mapping last: by its stack pointer, else by a join's word.
+    for (const auto* seen : {&stack_pointers_, &stack_hints_}) {
+      auto of_pid = seen->find(pid);
+      if (of_pid == seen->end()) continue;
       pid_t owner = 0;
       std::uint64_t latest = 0;
-      for (const auto& [tid, sample] : sampled->second) {
+      for (const auto& [tid, sample] : of_pid->second) {
         if (sample.first >= it->start && sample.first < it->end && sample.second > latest) {
           owner = tid;
           latest = sample.second;

@@ -42,8 +42,15 @@ class AddressNamer {
   // Thread `tid` had its stack pointer at `sp`: the anonymous mapping around `sp` (in the maps
   // as last read) is its stack.
   void set_thread_stack(pid_t pid, pid_t tid, std::uint64_t sp);
+  // A weaker clue, used only for a mapping no stack pointer was seen in: a thread waited on the
+  // word at `addr` for it to stop holding `tid`, the tid of another thread of the process. That is
+  // pthread_join waiting on the joined thread's descriptor, which glibc keeps in its stack
+  // mapping, so `addr` is in `tid`'s stack. (futexbox trace passes every such wait.)
+  void add_stack_hint(pid_t pid, pid_t tid, std::uint64_t addr);
   [[nodiscard]] bool has_maps(pid_t pid) const { return maps_.count(pid) != 0; }
   [[nodiscard]] std::string name(pid_t pid, std::uint64_t addr) const;
+  // Whether `addr` is in an anonymous mapping without a name ([anon] unless a stack is known).
+  [[nodiscard]] bool anonymous(pid_t pid, std::uint64_t addr) const;
   // The process's executable: the file of its first mapping (empty if unknown).
   [[nodiscard]] std::string executable(pid_t pid) const;
 
@@ -61,6 +68,7 @@ class AddressNamer {
   // so a mapping belongs to the thread sampled in it last.
   std::map<pid_t, std::map<pid_t, std::pair<std::uint64_t, std::uint64_t>>> stack_pointers_;
   std::uint64_t samples_ = 0;
+  std::map<pid_t, std::map<pid_t, std::pair<std::uint64_t, std::uint64_t>>> stack_hints_;
   mutable std::map<std::string, std::unique_ptr<ElfSymbols>> elf_;
 };
 

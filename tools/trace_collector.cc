@@ -5,6 +5,9 @@
 
 #include <cstdio>
 
+#include "tools/proc_threads.h"
+#include "tools/trace_profile.h"
+
 namespace futexbox::tools {
 
 namespace {
@@ -61,6 +64,9 @@ void TraceCollector::started(pid_t guest) {
 void TraceCollector::finished(const GuestExit& exit) {
   stop();
   drain();  // everything the guest's threads recorded, whatever they died of
+  for (const auto& [key, addr] : join_candidates_) {
+    if (threads_.count(key) != 0) names_.add_stack_hint(key.first, key.second, addr);
+  }
   on_finish_(exit, events_, guest_);
 }
 
@@ -74,8 +80,29 @@ void TraceCollector::drain() {
   file_.drain([this, now, watch](const TraceEvent& e) {
     if (options_.keep_events) events_.push_back(e);
     if (pids_.insert(e.pid).second) names_.snapshot(e.pid);
+    if (e.kind == TraceKind::kEntry) note_entry(e);
     if (watch) deadlocks_.observe(e, now);
   });
+}
+
+void TraceCollector::note_entry(const TraceEvent& e) {
+  threads_.emplace(e.pid, e.tid);
+  if (!waits_on_word(e)) return;
+  const auto expected = static_cast<pid_t>(static_cast<std::uint32_t>(e.v[2]));
+  if (expected == e.tid || expected <= 0 || !names_.anonymous(e.pid, e.v[0])) return;
+  const std::pair<pid_t, pid_t> key{e.pid, expected};
+  if (threads_.count(key) == 0) {
+    // Not seen in the trace (yet): ask /proc, once per value, for the first few thousand values
+    // (a counter on a thread's stack must not cost a /proc lookup per wait).
+    constexpr std::size_t kMaxCandidates = 4096;
+    if (join_candidates_.count(key) != 0 || join_candidates_.size() >= kMaxCandidates ||
+        !thread_state(e.pid, expected)) {
+      if (join_candidates_.size() < kMaxCandidates) join_candidates_[key] = e.v[0];
+      return;
+    }
+    threads_.insert(key);
+  }
+  names_.add_stack_hint(e.pid, expected, e.v[0]);
 }
 
 void TraceCollector::look_at_calls() {
@@ -110,6 +137,7 @@ void TraceCollector::look_at_calls() {
       // which can only make the watch later, never wrong.
       look.entry.ts_ns = now;
       look.entry.kind = TraceKind::kEntry;
+      note_entry(look.entry);
       deadlocks_.observe(look.entry, now);
     }
     seen.seq = look.seq;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -49,6 +50,8 @@ class TraceCollector final : public RunObserver {
   void drain();
   // kTraceCallState: what each thread's slot says now, turned into the events the watch takes.
   void look_at_calls();
+  // Every call entry: a wait for a word to stop holding another thread's tid is a join.
+  void note_entry(const TraceEvent& entry);
   void watch_deadlocks();
   void stop();
 
@@ -57,6 +60,11 @@ class TraceCollector final : public RunObserver {
   CollectorOptions options_;
   DeadlockWatch deadlocks_;
   std::set<pid_t> pids_;
+  std::set<std::pair<pid_t, pid_t>> threads_;  // (pid, tid) seen in the trace or in /proc
+  // Waits on an anonymous word for a value that was not (yet) known as a thread: (pid, value) ->
+  // the word. At the end, values that turned out to be threads (their events were drained after
+  // the wait's) name the word's mapping after all.
+  std::map<std::pair<pid_t, pid_t>, std::uint64_t> join_candidates_;
   Finish on_finish_;
   std::vector<TraceEvent> events_;  // the drainer's, then (after the join) the finisher's
   struct Seen {

@@ -232,6 +232,14 @@ TEST(TraceSummary, AnonymousMemoryIsNamedByKind) {
   EXPECT_EQ(names.name(42, 0x1000010), "[heap]");
   names.set_thread_stack(42, 46, 0x7f0000000900);  // glibc reused 44's stack for a new thread
   EXPECT_EQ(names.name(42, 0x7f0000000010), "[stack:46]");
+  // A join's word names a mapping no stack pointer was seen in, never one that was.
+  names.set_maps(43, "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n");
+  EXPECT_TRUE(names.anonymous(43, 0x7f0000000990));
+  names.add_stack_hint(43, 47, 0x7f0000000990);
+  EXPECT_EQ(names.name(43, 0x7f0000000010), "[stack:47]");
+  names.add_stack_hint(42, 48, 0x7f0000000990);
+  EXPECT_EQ(names.name(42, 0x7f0000000010), "[stack:46]");
+  EXPECT_FALSE(names.anonymous(42, 0x1000010));  // [heap] has a name
 }
 
 TEST(TraceSummary, AJoinWaitIsNamedByTheThreadJoined) {
