@@ -53,16 +53,23 @@ TEST(TraceFileCallState, ConcurrentLooksNeverSeeATornEntry) {
   TraceFile file = TraceFile::create(tools::kTraceCallState, 1, 1);
   const int slot = file.claim(1, 2, &always_alive);
   ASSERT_EQ(slot, 0);
-  constexpr std::uint64_t kCalls = 2'000'000;
+  // The writer goes on until the reader has seen enough calls in progress (or a generous cap), so
+  // the race is run however the two threads are scheduled.
+  constexpr std::uint64_t kMaxCalls = 200'000'000;
+  constexpr std::uint64_t kEnoughWhole = 1000;
   std::atomic<bool> done{false};
+  std::atomic<bool> enough{false};
+  std::atomic<std::uint64_t> calls{0};
   std::thread writer([&] {
-    for (std::uint64_t k = 1; k <= kCalls; ++k) {
+    std::uint64_t k = 1;
+    for (; k <= kMaxCalls && !enough.load(std::memory_order_relaxed); ++k) {
       TraceEvent e;
       e.ts_ns = k;
       for (std::uint64_t& v : e.v) v = k;  // every word of call k says k
       file.enter_call(slot, e);
       file.leave_call(slot);
     }
+    calls.store(k - 1, std::memory_order_relaxed);
     done.store(true, std::memory_order_release);
   });
   std::uint64_t whole = 0, torn_or_moving = 0, looks = 0;
@@ -77,7 +84,7 @@ TEST(TraceFileCallState, ConcurrentLooksNeverSeeATornEntry) {
     ASSERT_GE(look.seq, last_seq) << "the sequence only moves forward";
     last_seq = look.seq;
     if (!look.in_call) continue;
-    ++whole;
+    if (++whole == kEnoughWhole) enough.store(true, std::memory_order_relaxed);
     for (const std::uint64_t v : look.entry.v) ASSERT_EQ(v, look.entry.ts_ns) << "a torn entry";
     // Call k is entered at sequence 2k - 1.
     ASSERT_EQ(look.seq, 2 * look.entry.ts_ns - 1);
@@ -85,9 +92,8 @@ TEST(TraceFileCallState, ConcurrentLooksNeverSeeATornEntry) {
   writer.join();
   CallLook end;
   ASSERT_TRUE(file.look(0, end));
-  EXPECT_EQ(end.seq, 2 * kCalls);
-  // The race has to have been run: looks that saw a call in progress, and looks that had to retry.
-  EXPECT_GT(whole, 100u) << looks << " looks";
+  EXPECT_EQ(end.seq, 2 * calls.load());
+  EXPECT_GE(whole, kEnoughWhole) << looks << " looks";
   RecordProperty("whole_looks", static_cast<int>(whole));
   RecordProperty("retried_looks", static_cast<int>(torn_or_moving));
 }
