@@ -31,14 +31,16 @@ std::optional<bool> compare(unsigned cmp, int oldval, int cmparg) noexcept {
   }
 }
 
-// The unpark token of a waiter that now owns a PI lock (handed over, or taken on its behalf by
-// CMP_REQUEUE_PI). Plain wakes hand over 0.
+// Every wake hands each woken waiter the waker's tid (shifted up one bit), so a tracer can say who
+// woke whom; bit 0 says the waiter now owns a PI lock (handed over by UNLOCK_PI or a dying owner,
+// or taken on its behalf by CMP_REQUEUE_PI) rather than being merely woken.
 constexpr std::uintptr_t kPiLockHandedOver = 1;
 
-// Plain wakes hand each woken waiter the waker's tid, shifted clear of kPiLockHandedOver (PI
-// waiters use their own wakes), so a tracer can say who woke whom.
 std::uintptr_t waker_token(const Task& task) noexcept {
   return static_cast<std::uintptr_t>(task.tid()) << 1;
+}
+std::uintptr_t handover_token(const Task& task) noexcept {
+  return waker_token(task) | kPiLockHandedOver;
 }
 pid_t waker_of(std::uintptr_t token) noexcept { return static_cast<pid_t>(token >> 1); }
 
@@ -317,13 +319,21 @@ ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shar
       return true;
     };
     PiWaiter self{me, false, {}, false};
-    const sync::WaitResult r =
-        table_.wait(key, kFutexBitsetMatchAny, attempt, deadline, /*interruptible=*/true,
-                    [&] { task.set_in_futex_wait(true); }, reinterpret_cast<std::uintptr_t>(&self));
+    const sync::WaitResult r = table_.wait(
+        key, kFutexBitsetMatchAny, attempt, deadline, /*interruptible=*/true,
+        [&] {
+          task.set_in_futex_wait(true);
+          if (Tracer* t = tracer()) t->futex_wait(task, uaddr);
+        },
+        reinterpret_cast<std::uintptr_t>(&self));
     task.set_in_futex_wait(false);
     switch (r.status) {
       case WaitStatus::kWoken:
-        return 0;  // unlock_pi handed us the lock: the word already holds our TID
+        // unlock_pi (or a dying owner) handed us the lock: the word already holds our TID.
+        if (Tracer* t = tracer()) [[unlikely]] {
+          t->futex_woken(task, uaddr, waker_of(r.token));
+        }
+        return 0;
       case WaitStatus::kMismatch:
         if (outcome == Outcome::kAcquired) return 0;
         if (outcome == Outcome::kRetry) continue;
@@ -363,9 +373,12 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
       return;
     }
     outcome = next != nullptr ? HandOver::kHandedOver : HandOver::kStored;
-    if (next != nullptr) slot.wake_first(key, kPiLockHandedOver);
+    if (next != nullptr) slot.wake_first(key, handover_token(task));
   });
   if (failure) return *failure;
+  if (outcome == HandOver::kHandedOver) {
+    if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, 1);
+  }
   return outcome;
 }
 
@@ -380,6 +393,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
     key.pi = true;
     std::optional<Errno> failure;
     bool changed = false;
+    bool handed_over = false;
     table_.with_locked(key, [&](Table::LockedSlots& slot) {
       const Table::WaitRecord* next = slot.first(key);
       // With a waiter the lock goes straight to it; otherwise the word is cleared (WAITERS and
@@ -395,10 +409,17 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
         changed = true;  // user space moved the word under us: start over (Linux's EAGAIN retry)
         return;
       }
-      if (next != nullptr) slot.wake_first(key, kPiLockHandedOver);
+      if (next != nullptr) {
+        slot.wake_first(key, handover_token(task));
+        handed_over = true;
+      }
     });
     if (failure) return *failure;
-    if (!changed) return 0;
+    if (changed) continue;
+    if (handed_over) {
+      if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, 1);
+    }
+    return 0;
   }
 }
 
@@ -428,8 +449,8 @@ ErrorOr<std::int64_t> FutexTable::wait_requeue_pi(Task& task, GuestAddr uaddr, b
       case WaitStatus::kWoken:
         // Owning uaddr2 (taken for us by the requeue, or handed over after it) is success; a
         // plain wake before any requeue is EWOULDBLOCK (handle_early_requeue_pi_wakeup).
-        return r.token == kPiLockHandedOver ? ErrorOr<std::int64_t>(0)
-                                            : ErrorOr<std::int64_t>(Errno::kEAGAIN);
+        return (r.token & kPiLockHandedOver) != 0 ? ErrorOr<std::int64_t>(0)
+                                                  : ErrorOr<std::int64_t>(Errno::kEAGAIN);
       case WaitStatus::kMismatch:
         return failure;
       case WaitStatus::kTimedOut:
@@ -490,7 +511,7 @@ ErrorOr<std::int64_t> FutexTable::cmp_requeue_pi(Task& task, GuestAddr uaddr, bo
         switch (lock_pi_word(memory, uaddr2, info->tid, /*set_waiters=*/nr_requeue > 0,
                              task_exists, why)) {
           case PiWord::kAcquired:
-            slots.wake_first(key1, kPiLockHandedOver);
+            slots.wake_first(key1, handover_token(task));
             task_count = 1;
             break;
           case PiWord::kHeld:

@@ -119,6 +119,38 @@ TEST_F(TracerTest, ReportsWhoWokeWhom) {
                                          {"exit", m, SYS_futex, 1, 0}}));
 }
 
+TEST_F(TracerTest, APiHandoverSaysWhoHandedTheLockOver) {
+  kernel_.set_tracer(&tracer_);
+  const pid_t m = main_->tid();
+  ASSERT_TRUE(memory_->store_u32(kBase, static_cast<std::uint32_t>(m)));  // main owns the lock
+  std::atomic<pid_t> waiter_tid{0};
+  std::atomic<std::int64_t> result{1};
+  std::thread waiter([&] {
+    Task& t = kernel_.create_thread(main_->process());
+    t.attach_to_current_thread();
+    waiter_tid = t.tid();
+    result = futex(t, kBase, FUTEX_LOCK_PI_PRIVATE, 0);
+    kernel_.exit_task(t);
+  });
+  FutexKey key{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase};
+  key.pi = true;
+  ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 1; }));
+  ASSERT_EQ(futex(*main_, kBase, FUTEX_UNLOCK_PI_PRIVATE, 0), 0);
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+  const pid_t w = waiter_tid.load();
+  std::vector<Event> of_waiter;
+  std::vector<Event> of_main;
+  for (const Event& e : tracer_.take()) (e.tid == w ? of_waiter : of_main).push_back(e);
+  EXPECT_EQ(of_waiter, (std::vector<Event>{{"entry", w, SYS_futex, kBase, FUTEX_LOCK_PI_PRIVATE},
+                                           {"wait", w, kBase, 0, 0},
+                                           {"woken", w, kBase, m, 0},
+                                           {"exit", w, SYS_futex, 0, 0}}));
+  EXPECT_EQ(of_main, (std::vector<Event>{{"entry", m, SYS_futex, kBase, FUTEX_UNLOCK_PI_PRIVATE},
+                                         {"wake", m, kBase, 1, 0},
+                                         {"exit", m, SYS_futex, 0, 0}}));
+}
+
 TEST_F(TracerTest, WaitThatDoesNotSleepAndWakeOfNobodyReportOnlyTheSyscall) {
   kernel_.set_tracer(&tracer_);
   ASSERT_EQ(futex(*main_, kBase, FUTEX_WAIT_PRIVATE, 7), -EAGAIN);
