@@ -110,7 +110,9 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
                          {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)},
                          {"args", {{"woken", e.v[2]}, {"requeued", e.v[3]}}}});
         break;
-      case TraceKind::kEntryData:  // the strace view's (futex_waitv's array)
+      case TraceKind::kEntryData:  // the strace view's (futex_waitv's array, exit_group's tids)
+      case TraceKind::kThreadExit:
+      case TraceKind::kExitGroup:
         break;
     }
   }

@@ -31,9 +31,12 @@ enum class TraceKind : std::uint16_t {
   kWoken,      // v[0] the address, v[1] the waker's tid (0: unknown)
   kWake,       // v[0] the address, v[1] how many it woke
   kRequeue,    // v[0] from, v[1] to, v[2] woken, v[3] requeued
-  // Right after a kEntry on the same thread: 64 more bytes of what the call pointed at when it
-  // began (futex_waitv: its waiters array, up to kTraceWaitvShown entries, kTraceArrayRead).
+  // Right after a kEntry (or kExitGroup) on the same thread: 64 more bytes, v[0..7]. For
+  // futex_waitv, its waiters array as read at entry (up to kTraceWaitvShown, kTraceArrayRead);
+  // for exit_group, the tids of the process's threads then.
   kEntryData,
+  kThreadExit,  // exit(2): v[0] the status
+  kExitGroup,   // exit_group(2): v[0] the status, v[1] how many tids follow in kEntryData records
 };
 
 // Flags of a record.

@@ -157,9 +157,11 @@ bool parse_strace_expression(const std::string& expression, StraceOptions& optio
 
 std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& options,
                           const std::optional<StraceExit>& exit) {
-  // Only calls matter here.
+  // Only calls and ends matter here.
   std::erase_if(events, [](const TraceEvent& e) {
-    return e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit && e.kind != TraceKind::kEntryData;
+    return e.kind != TraceKind::kEntry && e.kind != TraceKind::kExit &&
+           e.kind != TraceKind::kEntryData && e.kind != TraceKind::kThreadExit &&
+           e.kind != TraceKind::kExitGroup;
   });
   sort_by_time(events);
   // Pair each thread's entries with their exits; drop attempts a signal stopped before they ran.
@@ -167,14 +169,25 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
   std::vector<Call> calls;
   constexpr std::size_t kNoCall = ~std::size_t{0};
   std::vector<std::size_t> call_of(events.size(), kNoCall);  // event index -> call index
+  // exit_group: the threads it ended, from the kEntryData records that follow it.
+  std::unordered_map<std::int32_t, std::vector<std::int32_t>*> group_of;  // tid -> its list
+  std::map<std::size_t, std::vector<std::int32_t>> ended_by_group;         // event index -> tids
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
     if (e.kind == TraceKind::kEntry) {
       open[e.tid] = calls.size();
       call_of[i] = calls.size();
       calls.push_back(Call{&e, nullptr, {}});
+    } else if (e.kind == TraceKind::kExitGroup) {
+      group_of[e.tid] = &ended_by_group[i];
     } else if (e.kind == TraceKind::kEntryData) {
-      if (auto it = open.find(e.tid); it != open.end()) calls[it->second].data.push_back(&e);
+      if (auto it = open.find(e.tid); it != open.end()) {
+        calls[it->second].data.push_back(&e);
+      } else if (auto group = group_of.find(e.tid); group != group_of.end()) {
+        for (const std::uint64_t tid : e.v) {
+          if (tid != 0) group->second->push_back(static_cast<std::int32_t>(tid));
+        }
+      }
     } else if (e.kind == TraceKind::kExit) {
       auto it = open.find(e.tid);
       if (it == open.end()) continue;
@@ -199,24 +212,53 @@ std::string format_strace(std::vector<TraceEvent> events, const StraceOptions& o
   };
   // With -o FILE strace prints every line's pid in a column; on stderr, "[pid N] " while more
   // than one thread is traced. The trace has no thread creation events, so a process counts as
-  // threaded for all its lines when more than one of its threads made a call (docs/tracing.md).
+  // threaded for all its lines when more than one of its threads made a call or ended while
+  // traced (docs/tracing.md).
   const bool pid_column = options.pid_column;
   std::map<std::int32_t, std::set<std::int32_t>> tids_of;
   for (const Call& c : calls) tids_of[c.entry->pid].insert(c.entry->tid);
+  for (std::size_t i = 0; i < events.size(); ++i) {  // threads that made no call but ended
+    if (events[i].kind == TraceKind::kThreadExit) tids_of[events[i].pid].insert(events[i].tid);
+  }
+  for (const auto& [i, tids] : ended_by_group) tids_of[events[i].pid].insert(tids.begin(), tids.end());
   std::size_t processes_with_threads = 0;
   for (const auto& [pid, tids] : tids_of) processes_with_threads += tids.size() > 1 ? 1 : 0;
   const bool many = tids_of.size() > 1 || processes_with_threads > 0;
   const bool buffered = options.status != StraceOptions::Status::kAll;
   Printer p(options, pid_column);
-  const Call* open_line = nullptr;  // a call whose entry is printed and whose result is not
+  const Call* open_line = nullptr;  // declared before `ended`, which closes it  // a call whose entry is printed and whose result is not
   auto interrupt_open_line = [&] {
     if (open_line == nullptr) return;
     p.text(" <unfinished ...>");
     p.end();
     open_line = nullptr;
   };
+  auto ended = [&](std::int32_t tid, std::uint64_t ts, std::uint64_t status) {
+    interrupt_open_line();
+    TraceEvent at;
+    at.tid = tid;
+    at.ts_ns = ts;
+    p.leader(at, many);
+    fmt::format_to(std::back_inserter(p.buffer()), "+++ exited with {} +++", status);
+    p.end();
+  };
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
+    if (e.kind == TraceKind::kThreadExit) {
+      ended(e.tid, e.ts_ns, e.v[0]);
+      continue;
+    }
+    if (e.kind == TraceKind::kExitGroup) {
+      // strace reports every thread the exit_group ends; the guest's own last line (its main
+      // thread's) comes at the very end, from how futexbox saw it end.
+      const std::vector<std::int32_t>& tids = ended_by_group[i];
+      const bool guest = exit && e.pid == exit->pid;
+      for (const std::int32_t tid : tids) {
+        if (tid != e.pid) ended(tid, e.ts_ns, e.v[0]);
+      }
+      if (!guest) ended(e.pid, e.ts_ns, e.v[0]);
+      continue;
+    }
     if (call_of[i] == kNoCall) continue;
     const Call& c = calls[call_of[i]];
     if (!selected(c)) continue;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,6 +32,23 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+// Replaces each "[pid N]" with "[pid #K]", K the order N first appeared in.
+std::vector<std::string> normalize_prefix_pids(const std::vector<std::string>& lines) {
+  std::map<std::string, int> seen;
+  std::vector<std::string> out;
+  const std::regex prefix(R"(^\[pid +([0-9]+)\] (.*)$)");
+  for (const std::string& line : lines) {
+    std::smatch m;
+    if (!std::regex_match(line, m, prefix)) {
+      out.push_back(line);
+      continue;
+    }
+    const int n = seen.emplace(m[1].str(), static_cast<int>(seen.size())).first->second;
+    out.push_back("[pid #" + std::to_string(n) + "] " + m[2].str());
+  }
+  return out;
 }
 
 // Replaces each line's leading pid column ("12345 ") with the order the pid first appeared in.
@@ -89,18 +107,28 @@ TEST(Trace, ThreadsGetPidPrefixesAndUnfinishedCallsResume) {
   ASSERT_GT(lines.size(), 100u);
   const std::regex call(R"(^(\[pid +([0-9]+)\] )?futex\(0x[0-9a-f]+, FUTEX_[A-Z_|]+, .*)");
   const std::regex resumed(R"(^\[pid +([0-9]+)\] <\.\.\. futex resumed>\) += .*)");
+  const std::regex exited(R"(^\[pid +([0-9]+)\] \+\+\+ exited with 0 \+\+\+$)");
   std::map<std::string, int> unfinished;  // pid -> calls waiting for their "resumed" line
+  std::set<std::string> ended;            // threads whose exit line came
   int resumed_lines = 0;
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     const std::string& line = lines[i];
     std::smatch m;
+    if (std::regex_match(line, m, exited)) {
+      // Each worker thread ends once, with nothing of it after (strace's per-thread exit lines).
+      ASSERT_TRUE(ended.insert(m[1].str()).second) << "ended twice: " << line;
+      ASSERT_EQ(unfinished[m[1].str()], 0) << "ended inside a call: " << line;
+      continue;
+    }
     if (std::regex_match(line, m, resumed)) {
+      ASSERT_EQ(ended.count(m[1].str()), 0u) << "after its end: " << line;
       ASSERT_EQ(unfinished[m[1].str()], 1) << "resumed without an unfinished call: " << line;
       unfinished[m[1].str()] = 0;
       ++resumed_lines;
       continue;
     }
     ASSERT_TRUE(std::regex_match(line, m, call)) << "line " << i << ": " << line;
+    ASSERT_EQ(ended.count(m[2].str()), 0u) << "after its end: " << line;
     if (line.size() > 17 && line.compare(line.size() - 17, 17, " <unfinished ...>") == 0) {
       ASSERT_EQ(unfinished[m[2].str()], 0) << line;
       unfinished[m[2].str()] = 1;
@@ -109,8 +137,28 @@ TEST(Trace, ThreadsGetPidPrefixesAndUnfinishedCallsResume) {
     }
   }
   EXPECT_GT(resumed_lines, 0);
+  EXPECT_EQ(ended.size(), 5u) << "condvar's two producers and three consumers";
   EXPECT_EQ(lines.back(), "+++ exited with 0 +++");
   EXPECT_EQ(f.err.find("events dropped"), std::string::npos);
+}
+
+TEST(Trace, ThreadAndProcessEndsAreStraces) {
+  // Only the "+++" lines: strace also prints its attach messages and the SIGCHLD, and puts
+  // "[pid N] " prefixes by when threads exist, which the trace does not record (docs/tracing.md).
+  auto ends = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (const std::string& line : lines_of(text)) {
+      if (line.find("+++ ") != std::string::npos) out.push_back(line);
+    }
+    return normalize_prefix_pids(out);
+  };
+  const Finished f = run({kFutexbox, "trace", guest("thread_ends")});
+  ASSERT_EQ(f.exit_code(), 5) << f.describe();
+  const Finished s = run({"strace", "-f", "-e", "trace=futex", guest("thread_ends")});
+  ASSERT_EQ(s.exit_code(), 5) << s.describe();
+  const std::vector<std::string> expected = ends(s.err);
+  ASSERT_EQ(expected.size(), 4u) << s.err;
+  EXPECT_EQ(ends(f.err), expected) << f.err;
 }
 
 TEST(Trace, DurationsTimestampsAndFilters) {

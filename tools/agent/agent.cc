@@ -319,6 +319,41 @@ void trace_exit(Agent& agent, AgentThread& me, long nr, std::uint16_t flags, lon
   trace_event(agent, me, TraceKind::kExit, nr, flags, {static_cast<std::uint64_t>(result)});
 }
 
+// A thread's exit(2), or its process's exit_group(2) with every thread it ends (read from
+// /proc/self/task with raw syscalls: this runs in the SIGSYS handler).
+void trace_end(Agent& agent, AgentThread& me, long nr, long status) noexcept {
+  if ((agent.trace.record() & kTraceCallState) != 0) return;
+  const auto code = static_cast<std::uint64_t>(status & 0xff);
+  if (nr == SYS_exit) {
+    trace_event(agent, me, TraceKind::kThreadExit, nr, 0, {code});
+    return;
+  }
+  constexpr std::size_t kMaxTids = 512;
+  std::uint64_t tids[kMaxTids];
+  std::size_t n = 0;
+  const long fd = host_syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    alignas(8) char buf[2048];
+    for (long got; n < kMaxTids && (got = host_syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0;) {
+      for (long at = 0; at < got && n < kMaxTids;) {
+        std::uint16_t reclen;
+        std::memcpy(&reclen, buf + at + 16, sizeof reclen);  // linux_dirent64: ino, off, reclen
+        const char* name = buf + at + 19;
+        std::uint64_t tid = 0;
+        for (; *name >= '0' && *name <= '9'; ++name) tid = tid * 10 + static_cast<std::uint64_t>(*name - '0');
+        if (tid != 0) tids[n++] = tid;
+        at += reclen;
+      }
+    }
+    host_syscall(SYS_close, fd);
+  }
+  trace_event(agent, me, TraceKind::kExitGroup, nr, 0, {code, n});
+  for (std::size_t at = 0; at < n; at += 8) {
+    const auto t = [&](std::size_t i) { return at + i < n ? tids[at + i] : 0; };
+    trace_event(agent, me, TraceKind::kEntryData, nr, 0, {t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7)});
+  }
+}
+
 kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
   const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
   if (me.task != nullptr && me.generation == generation) return me.task;
@@ -519,6 +554,13 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   bool futex_call = false;
   FutexCall call;
   switch (nr) {
+    case SYS_exit:
+    case SYS_exit_group:
+      // Recorded (not from a vfork child, which would write into its parent's slot), then
+      // issued: neither returns.
+      if (agent->trace.valid() && !in_vfork_child(*agent)) trace_end(*agent, me, nr, args[0]);
+      host_syscall(nr, args[0]);
+      __builtin_unreachable();
     case SYS_rt_sigaction:
       rax = guest_signals().rt_sigaction(static_cast<int>(args[0]), args[1], args[2],
                                          static_cast<std::uint64_t>(args[3]),

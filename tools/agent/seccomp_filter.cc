@@ -15,9 +15,13 @@
 namespace futexbox::tools::agent {
 namespace {
 
-constexpr std::array<std::uint32_t, 9> kTrapped = {
+// exit and exit_group only so that futexbox trace can record threads' and processes' ends (the
+// agent issues them at once); they are trapped whether or not a trace is taken, which costs one
+// SIGSYS per thread's life.
+constexpr std::array<std::uint32_t, 11> kTrapped = {
     SYS_futex,        SYS_futex_waitv,  454 /* futex_wake */, 455 /* futex_wait */,
-    456 /* futex_requeue */, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_execve, SYS_execveat};
+    456 /* futex_requeue */, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_execve, SYS_execveat,
+    SYS_exit,         SYS_exit_group};
 
 constexpr std::uint32_t kNrOffset = offsetof(seccomp_data, nr);
 constexpr std::uint32_t kArchOffset = offsetof(seccomp_data, arch);
