@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -19,6 +20,34 @@ namespace {
 using nlohmann::json;
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+// A JSON string literal, quotes included (names come from file paths: anything may be in them).
+std::string quoted(const std::string& s) {
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The events are written one by one into one buffer: building them as a JSON document first
+// cost two seconds for 120k calls, nearly all of it in the allocator.
+class EventWriter {
+ public:
+  EventWriter() { fmt::format_to(std::back_inserter(out_), R"({{"traceEvents":[)"); }
+  template <typename... Args>
+  void add(fmt::format_string<Args...> format, Args&&... args) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('\n');
+    fmt::format_to(std::back_inserter(out_), format, std::forward<Args>(args)...);
+  }
+  std::string finish() {
+    fmt::format_to(std::back_inserter(out_),
+                   "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{{\"producer\":\"futexbox trace\"}}}}\n");
+    return fmt::to_string(out_);
+  }
+
+ private:
+  fmt::memory_buffer out_;
+  bool first_ = true;
+};
 
 std::string hex(std::uint64_t v) {
   char buf[32];
@@ -38,20 +67,18 @@ constexpr std::size_t kCountedWords = 5;  // waiter counters for the hottest wor
 std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& names) {
   sort_by_time(events);
   const std::uint64_t origin = events.empty() ? 0 : events.front().ts_ns;
-  json trace = json::array();
+  EventWriter trace;
 
   // Names: the process by its executable, threads by tid (the main thread is the pid).
   std::map<std::int32_t, std::set<std::int32_t>> threads;
   for (const TraceEvent& e : events) threads[e.pid].insert(e.tid);
   for (const auto& [pid, tids] : threads) {
     const std::string exe = names.executable(pid);
-    trace.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", pid},
-                     {"args", {{"name", (exe.empty() ? "guest" : basename_of(exe)) + " " +
-                                            std::to_string(pid)}}}});
+    trace.add(R"({{"ph":"M","name":"process_name","pid":{},"tid":{},"args":{{"name":{}}}}})", pid,
+              pid, quoted((exe.empty() ? "guest" : basename_of(exe)) + " " + std::to_string(pid)));
     for (const std::int32_t tid : tids) {
-      trace.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
-                       {"args", {{"name", tid == pid ? "main " + std::to_string(tid)
-                                                      : "thread " + std::to_string(tid)}}}});
+      trace.add(R"({{"ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"{} {}"}}}})",
+                pid, tid, tid == pid ? "main" : "thread", tid);
     }
   }
 
@@ -86,11 +113,11 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
         end_wait(e.tid, e.ts_ns);  // a served wait that timed out or was interrupted ends here
         if ((e.flags & kTraceNotRun) != 0) break;
         const auto result = static_cast<std::int64_t>(e.v[0]);
-        trace.push_back({{"ph", "X"}, {"cat", "futex"}, {"name", call_name(entry)},
-                         {"pid", e.pid}, {"tid", e.tid}, {"ts", us(entry.ts_ns - origin)},
-                         {"dur", us(e.ts_ns - entry.ts_ns)},
-                         {"args", {{"uaddr", hex(entry.v[0])}, {"result", result},
-                                   {"served", (e.flags & kTraceServed) != 0}}}});
+        trace.add(R"({{"ph":"X","cat":"futex","name":"{}","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},)"
+                  R"("args":{{"uaddr":"{}","result":{},"served":{}}}}})",
+                  call_name(entry), e.pid, e.tid, us(entry.ts_ns - origin),
+                  us(e.ts_ns - entry.ts_ns), hex(entry.v[0]), result,
+                  (e.flags & kTraceServed) != 0);
         break;
       }
       case TraceKind::kWait:
@@ -100,15 +127,14 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
         end_wait(e.tid, e.ts_ns);
         break;
       case TraceKind::kWake:
-        trace.push_back({{"ph", "i"}, {"s", "t"}, {"cat", "futex"},
-                         {"name", "wake " + hex(e.v[0])}, {"pid", e.pid}, {"tid", e.tid},
-                         {"ts", us(e.ts_ns - origin)}, {"args", {{"woken", e.v[1]}}}});
+        trace.add(R"({{"ph":"i","s":"t","cat":"futex","name":"wake {}","pid":{},"tid":{},"ts":{:.3f},)"
+                  R"("args":{{"woken":{}}}}})",
+                  hex(e.v[0]), e.pid, e.tid, us(e.ts_ns - origin), e.v[1]);
         break;
       case TraceKind::kRequeue:
-        trace.push_back({{"ph", "i"}, {"s", "t"}, {"cat", "futex"},
-                         {"name", "requeue " + hex(e.v[0]) + " -> " + hex(e.v[1])},
-                         {"pid", e.pid}, {"tid", e.tid}, {"ts", us(e.ts_ns - origin)},
-                         {"args", {{"woken", e.v[2]}, {"requeued", e.v[3]}}}});
+        trace.add(R"({{"ph":"i","s":"t","cat":"futex","name":"requeue {} -> {}","pid":{},"tid":{},)"
+                  R"("ts":{:.3f},"args":{{"woken":{},"requeued":{}}}}})",
+                  hex(e.v[0]), hex(e.v[1]), e.pid, e.tid, us(e.ts_ns - origin), e.v[2], e.v[3]);
         break;
       case TraceKind::kEntryData:  // the strace view's (futex_waitv's array, exit_group's tids)
       case TraceKind::kThreadExit:
@@ -120,10 +146,10 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
   std::uint64_t next_flow = 1;
   for (const WakeFlow& f : wake_flows(events)) {
     const std::uint64_t id = next_flow++;
-    trace.push_back({{"ph", "s"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
-                     {"pid", f.pid}, {"tid", f.waker}, {"ts", us(f.wake_ns - origin)}});
-    trace.push_back({{"ph", "f"}, {"bp", "e"}, {"cat", "futex"}, {"name", "wake"}, {"id", id},
-                     {"pid", f.pid}, {"tid", f.woken}, {"ts", us(f.woken_ns - origin)}});
+    trace.add(R"({{"ph":"s","cat":"futex","name":"wake","id":{},"pid":{},"tid":{},"ts":{:.3f}}})", id,
+              f.pid, f.waker, us(f.wake_ns - origin));
+    trace.add(R"({{"ph":"f","bp":"e","cat":"futex","name":"wake","id":{},"pid":{},"tid":{},"ts":{:.3f}}})",
+              id, f.pid, f.woken, us(f.woken_ns - origin));
   }
 
   // Waiter counters for the words with the most wait time.
@@ -139,17 +165,15 @@ std::string format_chrome(std::vector<TraceEvent> events, const AddressNamer& na
       steps.push_back({w.end, -1});
     }
     std::sort(steps.begin(), steps.end());
-    const std::string name = "waiters " + names.name(key.first, key.second);
+    const std::string name = quoted("waiters " + names.name(key.first, key.second));
     int waiting = 0;
     for (const auto& [ts, delta] : steps) {
       waiting += delta;
-      trace.push_back({{"ph", "C"}, {"name", name}, {"pid", key.first},
-                       {"ts", us(ts - origin)}, {"args", {{"waiters", waiting}}}});
+      trace.add(R"({{"ph":"C","name":{},"pid":{},"ts":{:.3f},"args":{{"waiters":{}}}}})", name,
+                key.first, us(ts - origin), waiting);
     }
   }
-  json doc = {{"traceEvents", trace}, {"displayTimeUnit", "ns"},
-              {"otherData", {{"producer", "futexbox trace"}}}};
-  return doc.dump() + "\n";
+  return trace.finish();
 }
 
 }  // namespace futexbox::tools

@@ -39,15 +39,21 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
+// The timespec the agent read at entry (kTraceTimeoutRead) into `call`.
+template <typename StraceCall>
+void take_timeout(const TraceEvent& entry, StraceCall& call) {
+  call.timeout_readable = (entry.flags & kTraceTimeoutRead) != 0;
+  call.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
+  call.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
+}
+
 // The call without its result, e.g. "futex(0x..., FUTEX_WAKE_PRIVATE, 1)".
 void append_call(fmt::memory_buffer& out, const Call& call, std::int64_t result) {
   const TraceEvent& entry = *call.entry;
   if (entry.nr == SYS_futex_waitv) {
     StraceWaitvCall c;
     for (int i = 0; i < 5; ++i) c.args[i] = entry.v[i];
-    c.timeout_readable = (entry.flags & kTraceTimeoutRead) != 0;
-    c.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
-    c.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
+    take_timeout(entry, c);
     c.waiters_readable = (entry.flags & kTraceArrayRead) != 0;
     std::vector<std::uint64_t> words;
     for (const TraceEvent* d : call.data) words.insert(words.end(), std::begin(d->v), std::end(d->v));
@@ -61,9 +67,7 @@ void append_call(fmt::memory_buffer& out, const Call& call, std::int64_t result)
   if (entry.nr == SYS_futex) {
     StraceFutexCall c;
     for (int i = 0; i < 6; ++i) c.args[i] = entry.v[i];
-    c.timeout_readable = (entry.flags & kTraceTimeoutRead) != 0;
-    c.timeout_sec = static_cast<std::int64_t>(entry.v[6]);
-    c.timeout_nsec = static_cast<std::int64_t>(entry.v[7]);
+    take_timeout(entry, c);
     c.result = result;
     append_futex_call(out, c);
     return;

@@ -81,6 +81,16 @@ class TracerTest : public ::testing::Test {
     return syscalls::dispatch(kernel_, t,
                               syscalls::SyscallArgs{SYS_futex, {uaddr, static_cast<std::uint64_t>(op), val, val2, uaddr2, 0}});
   }
+  // A thread of the guest process that makes one futex(kBase, op, 0) call.
+  std::thread waiter_calling(int op, std::atomic<pid_t>& tid, std::atomic<std::int64_t>& result) {
+    return std::thread([this, op, &tid, &result] {
+      Task& t = kernel_.create_thread(main_->process());
+      t.attach_to_current_thread();
+      tid = t.tid();
+      result = futex(t, kBase, op, 0);
+      kernel_.exit_task(t);
+    });
+  }
   Kernel kernel_;
   std::shared_ptr<FlatGuestMemory> memory_ = std::make_shared<FlatGuestMemory>();
   Task* main_ = nullptr;
@@ -91,13 +101,7 @@ TEST_F(TracerTest, ReportsWhoWokeWhom) {
   kernel_.set_tracer(&tracer_);
   std::atomic<pid_t> waiter_tid{0};
   std::atomic<std::int64_t> result{1};
-  std::thread waiter([&] {
-    Task& t = kernel_.create_thread(main_->process());
-    t.attach_to_current_thread();
-    waiter_tid = t.tid();
-    result = futex(t, kBase, FUTEX_WAIT_PRIVATE, 0);
-    kernel_.exit_task(t);
-  });
+  std::thread waiter = waiter_calling(FUTEX_WAIT_PRIVATE, waiter_tid, result);
   const FutexKey key{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase};
   ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 1; }));
   ASSERT_EQ(futex(*main_, kBase, FUTEX_WAKE_PRIVATE, 1), 1);
@@ -125,13 +129,7 @@ TEST_F(TracerTest, APiHandoverSaysWhoHandedTheLockOver) {
   ASSERT_TRUE(memory_->store_u32(kBase, static_cast<std::uint32_t>(m)));  // main owns the lock
   std::atomic<pid_t> waiter_tid{0};
   std::atomic<std::int64_t> result{1};
-  std::thread waiter([&] {
-    Task& t = kernel_.create_thread(main_->process());
-    t.attach_to_current_thread();
-    waiter_tid = t.tid();
-    result = futex(t, kBase, FUTEX_LOCK_PI_PRIVATE, 0);
-    kernel_.exit_task(t);
-  });
+  std::thread waiter = waiter_calling(FUTEX_LOCK_PI_PRIVATE, waiter_tid, result);
   FutexKey key{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase};
   key.pi = true;
   ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 1; }));
