@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "tools/proc_threads.h"
@@ -44,7 +45,7 @@ void TraceCollector::started(pid_t guest) {
   // space only: pages appear as events arrive).
   if (options_.keep_events) events_.reserve(std::size_t{1} << 20);
   drainer_ = std::thread([this] {
-    const auto watch_every = static_cast<unsigned>(kWatchInterval / options_.interval);
+    const auto watch_every = std::max(1u, static_cast<unsigned>(kWatchInterval / options_.interval));
     const auto stacks_every = std::max(1u, static_cast<unsigned>(kStackInterval / options_.interval));
     for (unsigned round = 0; !stopping_.load(std::memory_order_acquire); ++round) {
       drain();
