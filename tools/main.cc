@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   std::string run_on_deadlock = "report";
   run_cmd->add_option("--on-deadlock", run_on_deadlock,
                       std::string(on_deadlock_help) +
-                          ". Watching costs the agent two records per futex call (docs/tracing.md)")
+                          ". Watching costs about 15-30 ns per futex call (docs/tracing.md)")
       ->check(CLI::IsMember({"report", "abort", "ignore"}));
   run_cmd->add_option("--agent", run.agent,
                       "The agent library to preload (default: $FUTEXBOX_AGENT, else "
