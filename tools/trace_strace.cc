@@ -59,7 +59,9 @@ void append_call(fmt::memory_buffer& out, const Call& call, std::int64_t result)
     for (const TraceEvent* d : call.data) words.insert(words.end(), std::begin(d->v), std::end(d->v));
     const std::size_t shown = std::min<std::size_t>(static_cast<std::uint32_t>(entry.v[1]), kTraceWaitvShown);
     c.waiters.resize(std::min(shown, words.size() * sizeof(std::uint64_t) / sizeof(syscalls::futex_abi::Waitv)));
-    std::memcpy(c.waiters.data(), words.data(), c.waiters.size() * sizeof c.waiters[0]);
+    if (!c.waiters.empty()) {  // (memcpy's pointers must not be null, even for 0 bytes)
+      std::memcpy(c.waiters.data(), words.data(), c.waiters.size() * sizeof c.waiters[0]);
+    }
     c.waiters_readable = c.waiters_readable && c.waiters.size() == shown;
     append_futex_waitv_call(out, c);
     return;
