@@ -32,8 +32,8 @@ class Tracer {
   virtual void syscall_exit(Task& /*task*/, std::uint64_t /*nr*/, std::int64_t /*result*/) noexcept {}
   // A futex wait that queued and is about to sleep on `uaddr`.
   virtual void futex_wait(Task& /*task*/, GuestAddr /*uaddr*/) noexcept {}
-  // That wait ended by a wake; `waker` is the tid of the task whose wake it was (0: unknown, e.g.
-  // a requeue or WAKE_OP wake, or an unlock handing a PI lock over).
+  // That wait ended by a wake; `waker` is the tid of the task whose wake it was, a PI lock's
+  // hand-over included (0: unknown, e.g. a requeue or WAKE_OP wake).
   virtual void futex_woken(Task& /*task*/, GuestAddr /*uaddr*/, pid_t /*waker*/) noexcept {}
   // A wake-type operation woke `woken` waiters of `uaddr` (only reported when woken > 0).
   virtual void futex_wake(Task& /*task*/, GuestAddr /*uaddr*/, std::size_t /*woken*/) noexcept {}

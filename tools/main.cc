@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
                         "timeline of waits with an arrow from each waker to each thread it woke. "
                         "The calls are then printed only if -o, -c or --format asks for them")
       ->type_name("FILE.html");
-  trace_cmd->add_option("--on-deadlock", trace.on_deadlock, on_deadlock_help)
+  std::string trace_on_deadlock = "report";
+  trace_cmd->add_option("--on-deadlock", trace_on_deadlock, on_deadlock_help)
       ->check(CLI::IsMember({"report", "abort", "ignore"}));
   trace_cmd->add_option("--agent", trace.agent, "The agent library to preload (as for run)")
       ->type_name("PATH");
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
     return run_guest_command(run_cmd, run.command, [&] { return futexbox::tools::run_program(run); });
   }
   if (*trace_cmd) {
+    trace.on_deadlock = *futexbox::tools::parse_on_deadlock(trace_on_deadlock);  // checked above
     return run_guest_command(trace_cmd, trace.command,
                              [&] { return futexbox::tools::trace_program(trace); });
   }

@@ -1,11 +1,11 @@
 #include "tools/trace_collector.h"
 
 #include <signal.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
 
+#include "sync/deadline.h"
 #include "tools/proc_threads.h"
 #include "tools/trace_profile.h"
 
@@ -14,9 +14,7 @@ namespace futexbox::tools {
 namespace {
 
 std::uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(sync::Deadline::now_ns(sync::ClockKind::kMonotonic));
 }
 
 // Quiet for 300 ms with every thread stuck: checked every 100 ms, so reported within half a second.

@@ -1,12 +1,12 @@
 #include "tools/trace_command.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <cstdio>
 #include <fstream>
 #include <optional>
 
+#include "sync/deadline.h"
 #include "tools/address_names.h"
 #include "tools/trace_chrome.h"
 #include "tools/trace_collector.h"
@@ -18,12 +18,6 @@
 namespace futexbox::tools {
 
 namespace {
-
-std::int64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 std::string exit_text(const GuestExit& exit) {
   if (exit.signal) {
@@ -70,11 +64,7 @@ int trace_program(const TraceOptions& options) {
   TraceFile file = TraceFile::create(chrome || !options.report.empty() ? kTraceWaits : 0);
   AddressNamer names;
   CollectorOptions collect;
-  if (const std::optional<OnDeadlock> on = parse_on_deadlock(options.on_deadlock)) {
-    collect.on_deadlock = *on;
-  } else {
-    return usage("--on-deadlock must be report, abort or ignore");
-  }
+  collect.on_deadlock = options.on_deadlock;
   TraceCollector collector(file, names, collect, [&](const GuestExit& exit, std::vector<TraceEvent>& events,
                                                      pid_t guest) {
     if (report_out.is_open()) {
@@ -98,11 +88,12 @@ int trace_program(const TraceOptions& options) {
     } else if (chrome) {
       text = format_chrome(std::move(events), names);
     } else {
-      strace.realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+      strace.realtime_offset_ns = sync::Deadline::now_ns(sync::ClockKind::kRealtime) -
+                                  sync::Deadline::now_ns(sync::ClockKind::kMonotonic);
       StraceExit end;
       end.text = exit_text(exit);
       end.pid = guest;
-      end.ts_ns = static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
+      end.ts_ns = static_cast<std::uint64_t>(sync::Deadline::now_ns(sync::ClockKind::kMonotonic));
       text = format_strace(std::move(events), strace, end);
     }
     if (file_out.is_open()) {

@@ -23,7 +23,7 @@ struct TraceOptions {
   bool summary = false;  // -c: the per-op table and the contention profile instead of the lines
   // What to do when every thread of a guest process is stuck in an untimed futex wait: print a
   // report ("report"), print it and kill the guest ("abort"), or nothing ("ignore").
-  std::string on_deadlock = "report";
+  OnDeadlock on_deadlock = OnDeadlock::kReport;
   std::string agent;
   std::vector<std::string> command;
 };

@@ -280,12 +280,14 @@ std::string format_report(std::vector<TraceEvent> events, const AddressNamer& na
   // Words: the contention rows first, in row order (they own the palette), then the rest.
   std::map<std::pair<std::int32_t, std::uint64_t>, std::size_t> word_of;
   json words = json::array();
-  for (const WordProfile& w : profile.words) {
+  auto add_word = [&](std::int32_t pid, std::uint64_t uaddr) {
     const std::size_t i = words.size();
-    word_of[{w.pid, w.uaddr}] = i;
-    words.push_back({{"name", hex(w.uaddr) + " (" + names.name(w.pid, w.uaddr) + ")"},
-                     {"colour", i < kContentionRows ? kPalette[i] : "#9a9a9a"}});
-  }
+    words.push_back({{"name", hex(uaddr) + " (" + names.name(pid, uaddr) + ")"},
+                     {"colour", i < std::min(kContentionRows, profile.words.size()) ? kPalette[i]
+                                                                                : "#9a9a9a"}});
+    return word_of.emplace(std::make_pair(pid, uaddr), i).first;
+  };
+  for (const WordProfile& w : profile.words) add_word(w.pid, w.uaddr);
 
   // Waits: the calls that slept (or were still asleep when the guest ended), longest first when
   // there are too many to draw.
@@ -312,11 +314,7 @@ std::string format_report(std::vector<TraceEvent> events, const AddressNamer& na
   for (const TraceCall* c : slept) {
     const TraceEvent& e = *c->entry;
     auto word = word_of.find({e.pid, e.v[0]});
-    if (word == word_of.end()) {  // unfinished waits are not in the profile
-      word = word_of.emplace(std::make_pair(e.pid, e.v[0]), words.size()).first;
-      words.push_back({{"name", hex(e.v[0]) + " (" + names.name(e.pid, e.v[0]) + ")"},
-                       {"colour", "#9a9a9a"}});
-    }
+    if (word == word_of.end()) word = add_word(e.pid, e.v[0]);  // unfinished: not in the profile
     std::string result = "unfinished: the guest ended first";
     if (c->exit != nullptr) result = "= " + strace_result(c->result()).substr(3);
     waits.push_back({lane_of[{e.pid, e.tid}], us(e.ts_ns - origin), us(length(c)), word->second,

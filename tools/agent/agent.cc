@@ -43,12 +43,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <initializer_list>
 #include <memory>
 #include <new>
@@ -56,6 +55,7 @@
 #include "kernel/errno.h"
 #include "kernel/host_guest_memory.h"
 #include "kernel/kernel.h"
+#include "sync/deadline.h"
 #include "sync/host_futex.h"
 #include "sync/parking_lot.h"
 #include "sync/sharded_wait.h"
@@ -225,10 +225,7 @@ void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::ui
                  std::initializer_list<std::uint64_t> values) noexcept {
   if (trace_slot(agent, me) < 0) return;
   TraceEvent e;
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  e.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
-            static_cast<std::uint64_t>(now.tv_nsec);
+  e.ts_ns = static_cast<std::uint64_t>(sync::Deadline::now_ns(sync::ClockKind::kMonotonic));
   e.pid = me.trace_pid;
   e.tid = me.trace_tid;
   e.kind = kind;
@@ -237,6 +234,16 @@ void trace_event(Agent& agent, AgentThread& me, TraceKind kind, long nr, std::ui
   std::size_t i = 0;
   for (const std::uint64_t v : values) e.v[i++] = v;
   (void)agent.trace.push(me.trace_slot, e);
+}
+
+// `n` words in kEntryData records, eight to a record, after the entry or exit_group they belong to.
+void trace_words(Agent& agent, AgentThread& me, long nr, const std::uint64_t* words,
+                 std::size_t n) noexcept {
+  for (std::size_t at = 0; at < n; at += 8) {
+    const auto w = [&](std::size_t i) { return at + i < n ? words[at + i] : 0; };
+    trace_event(agent, me, TraceKind::kEntryData, nr, 0,
+                {w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)});
+  }
 }
 
 // The kernel's tracer hooks for served calls, written to the calling thread's ring.
@@ -303,12 +310,7 @@ void trace_entry(Agent& agent, AgentThread& me, long nr, const long (&args)[6]) 
   static_assert(sizeof waiters % sizeof(std::uint64_t) == 0);
   std::uint64_t words[sizeof waiters / (sizeof(std::uint64_t))];
   std::memcpy(words, waiters, shown * sizeof waiters[0]);
-  const std::size_t n = shown * sizeof waiters[0] / sizeof(std::uint64_t);  // 3 words each
-  for (std::size_t at = 0; at < n; at += 8) {
-    const auto w = [&](std::size_t i) { return at + i < n ? words[at + i] : 0; };
-    trace_event(agent, me, TraceKind::kEntryData, nr, 0,
-                {w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)});
-  }
+  trace_words(agent, me, nr, words, shown * sizeof waiters[0] / sizeof(std::uint64_t));  // 3 each
 }
 
 void trace_exit(Agent& agent, AgentThread& me, long nr, std::uint16_t flags, long result) noexcept {
@@ -348,10 +350,7 @@ void trace_end(Agent& agent, AgentThread& me, long nr, long status) noexcept {
     host_syscall(SYS_close, fd);
   }
   trace_event(agent, me, TraceKind::kExitGroup, nr, 0, {code, n});
-  for (std::size_t at = 0; at < n; at += 8) {
-    const auto t = [&](std::size_t i) { return at + i < n ? tids[at + i] : 0; };
-    trace_event(agent, me, TraceKind::kEntryData, nr, 0, {t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7)});
-  }
+  trace_words(agent, me, nr, tids, n);
 }
 
 kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
