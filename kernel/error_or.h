@@ -8,9 +8,12 @@
 #include <type_traits>
 #include <utility>
 
-#include "kernel/errno.h"
+#include "abi/errno.h"
 
 namespace futexbox::kernel {
+
+// The kernel speaks the ABI's error numbers (abi/errno.h).
+using Errno = abi::Errno;
 
 template <class T>
 class [[nodiscard]] ErrorOr {

@@ -17,7 +17,7 @@ Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory, pid_t tid, std
   return *ref;
 }
 
-Task& Kernel::create_thread(Process& process, pid_t tid, signal_abi::SigSet mask) {
+Task& Kernel::create_thread(Process& process, pid_t tid, abi::sig::SigSet mask) {
   Task* ref = nullptr;
   {
     std::lock_guard lock(mutex_);

@@ -32,7 +32,7 @@ class Kernel {
   Task& create_process(std::shared_ptr<GuestMemory> memory, pid_t tid = 0, std::uint32_t uid = 0);
   // A new thread in `process` (tid as above), starting with signal mask `mask` (Linux: its
   // creator's).
-  Task& create_thread(Process& process, pid_t tid = 0, signal_abi::SigSet mask = 0);
+  Task& create_thread(Process& process, pid_t tid = 0, abi::sig::SigSet mask = 0);
   // The task with thread id `tid`, or null.
   Task* find_task(pid_t tid);
   // The thread-exit hook: robust-list walk, then clear_child_tid (kernel/thread_exit.h), then the

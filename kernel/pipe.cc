@@ -85,7 +85,7 @@ ErrorOr<std::int64_t> Pipe::write(FileIo& io, IoVector& from, bool nonblocking,
   if (total == 0) return 0;  // a null write succeeds, even with no reader
   std::int64_t ret = 0;
   auto epipe = [&] {
-    io.signals.raise_on_thread(io.task, signal_abi::kSigPipe);
+    io.signals.raise_on_thread(io.task, abi::sig::kSigPipe);
     if (ret == 0) ret = -static_cast<std::int64_t>(Errno::kEPIPE);
   };
   std::unique_lock lock(mutex_);

@@ -16,7 +16,7 @@
 
 namespace futexbox::kernel {
 
-using namespace signal_abi;  // NOLINT: the ABI's names are the vocabulary of this file
+using namespace abi::sig;  // NOLINT: the ABI's names are the vocabulary of this file
 
 namespace {
 
@@ -399,13 +399,13 @@ ErrorOr<void> SignalManager::change_mask(Task& task, int how, const SigSet* set,
     const SigSet s = *set & ~kUnblockable;
     SigSet next = 0;
     switch (how) {
-      case 0:
+      case kSigBlock:
         next = before | s;
         break;
-      case 1:
+      case kSigUnblock:
         next = before & ~s;
         break;
-      case 2:
+      case kSigSetmask:
         next = s;
         break;
       default:

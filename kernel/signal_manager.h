@@ -36,7 +36,7 @@
 #include <optional>
 
 #include "kernel/error_or.h"
-#include "kernel/signal_abi.h"
+#include "abi/signal.h"
 #include "sync/deadline.h"
 
 namespace futexbox::kernel {
@@ -48,24 +48,24 @@ struct SignalDelivery {
   enum class Action : std::uint8_t { kHandler, kTerminate, kCoreDump, kStop, kContinue };
   Action action = Action::kHandler;
   int signo = 0;
-  signal_abi::SigInfo info;
+  abi::sig::SigInfo info;
   // kHandler: the action as it was when the signal was taken (before SA_RESETHAND reset it).
-  signal_abi::SigAction handler;
+  abi::sig::SigAction handler;
   // kHandler: the thread's mask while the handler runs (already in force), and the mask
   // rt_sigreturn must restore (restore_mask): the pre-handler mask, or the one rt_sigsuspend /
   // ppoll saved.
-  signal_abi::SigSet handler_mask = 0;
-  signal_abi::SigSet restore_mask = 0;
+  abi::sig::SigSet handler_mask = 0;
+  abi::sig::SigSet restore_mask = 0;
   // kHandler with SA_ONSTACK and an alternate stack configured: run the handler on it.
   bool on_alternate_stack = false;
-  signal_abi::StackT alternate_stack;
+  abi::sig::StackT alternate_stack;
   // kTerminate / kCoreDump: every thread of the process is ending (its other threads get the same
   // answer from their next call).
   bool group_exit = false;
 
   [[nodiscard]] bool runs_handler() const noexcept { return action == Action::kHandler; }
   [[nodiscard]] bool sa_restart() const noexcept {
-    return (handler.flags & signal_abi::kSaRestart) != 0;
+    return (handler.flags & abi::sig::kSaRestart) != 0;
   }
 };
 
@@ -79,7 +79,7 @@ class SignalManager {
   // Lifecycle. A process's state exists from its first task to the removal of its last one.
   void add_process(Task& first, std::uint32_t uid);
   // A new thread starts with `mask` (Linux: the creating thread's mask).
-  void add_thread(Task& task, signal_abi::SigSet mask = 0);
+  void add_thread(Task& task, abi::sig::SigSet mask = 0);
   // Unlinks the thread; the last thread of a process takes the process's state with it.
   void remove_thread(Task& task);
   [[nodiscard]] std::size_t process_count() const;
@@ -90,14 +90,14 @@ class SignalManager {
 
   // rt_sigaction: EINVAL for a bad number or a handler for SIGKILL/SIGSTOP. Unknown sa_flags bits
   // are cleared; making a signal ignored discards its pending instances.
-  ErrorOr<void> set_action(Task& task, int sig, const signal_abi::SigAction* act,
-                           signal_abi::SigAction* old);
+  ErrorOr<void> set_action(Task& task, int sig, const abi::sig::SigAction* act,
+                           abi::sig::SigAction* old);
   // rt_sigprocmask: how is SIG_BLOCK (0), SIG_UNBLOCK (1) or SIG_SETMASK (2), else EINVAL.
-  ErrorOr<void> change_mask(Task& task, int how, const signal_abi::SigSet* set,
-                            signal_abi::SigSet* old);
-  [[nodiscard]] signal_abi::SigSet mask(Task& task);
+  ErrorOr<void> change_mask(Task& task, int how, const abi::sig::SigSet* set,
+                            abi::sig::SigSet* old);
+  [[nodiscard]] abi::sig::SigSet mask(Task& task);
   // rt_sigpending: blocked signals pending for the thread or its process.
-  [[nodiscard]] signal_abi::SigSet pending(Task& task);
+  [[nodiscard]] abi::sig::SigSet pending(Task& task);
 
   // kill(2): pid > 0 (a process, or the process of thread `pid`), 0 (the caller's process),
   // -1 (every process but the caller's), < -1 (process group -pid; each process is its own
@@ -107,34 +107,34 @@ class SignalManager {
   ErrorOr<void> tgkill(Task& sender, pid_t tgid, pid_t tid, int sig);
   // rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2): the caller's siginfo, which may claim to be from
   // the kernel or kill() only when sent to the caller itself (EPERM).
-  ErrorOr<void> queue_info(Task& sender, pid_t pid, int sig, signal_abi::SigInfo info);
+  ErrorOr<void> queue_info(Task& sender, pid_t pid, int sig, abi::sig::SigInfo info);
   ErrorOr<void> tg_queue_info(Task& sender, pid_t tgid, pid_t tid, int sig,
-                              signal_abi::SigInfo info);
+                              abi::sig::SigInfo info);
   // A signal the kernel raises at a thread (SIGPIPE from a write to a pipe without readers).
   void raise_on_thread(Task& target, int sig);
 
   // rt_sigtimedwait: the number of a signal in `set` taken from the pending queues (its siginfo in
   // `info`), waiting until `deadline` (`poll_only`: not at all). EAGAIN when the time runs out,
   // EINTR when another signal interrupts the wait.
-  ErrorOr<int> timed_wait(Task& task, signal_abi::SigSet set, signal_abi::SigInfo& info,
+  ErrorOr<int> timed_wait(Task& task, abi::sig::SigSet set, abi::sig::SigInfo& info,
                           const sync::Deadline& deadline, bool poll_only);
   // rt_sigsuspend: waits with `mask` in force until a signal is deliverable; always
   // ERESTARTNOHAND (the handler then runs with the saved mask restored by rt_sigreturn).
-  Errno suspend(Task& task, signal_abi::SigSet mask);
+  Errno suspend(Task& task, abi::sig::SigSet mask);
   // ppoll / pselect's temporary mask: in force until the syscall returns. The embedder's
   // next_delivery() restores the saved one (at once if no handler runs).
-  void set_temporary_mask(Task& task, signal_abi::SigSet mask);
+  void set_temporary_mask(Task& task, abi::sig::SigSet mask);
   // The syscall ended without a signal to handle: the saved mask is back in force now.
   void end_temporary_mask(Task& task);
   // sigaltstack(2). `sp` is the guest's stack pointer if the embedder knows it (EPERM when it is on
   // the alternate stack being changed), else 0.
-  ErrorOr<void> alternate_stack(Task& task, const signal_abi::StackT* ss,
-                                signal_abi::StackT* old, std::uint64_t sp = 0);
+  ErrorOr<void> alternate_stack(Task& task, const abi::sig::StackT* ss,
+                                abi::sig::StackT* old, std::uint64_t sp = 0);
 
   // The next signal to act on for `task`, dequeued (see the file comment), or nothing.
   std::optional<SignalDelivery> next_delivery(Task& task);
   // rt_sigreturn's half: the mask a handler's frame saved.
-  void restore_mask(Task& task, signal_abi::SigSet mask);
+  void restore_mask(Task& task, abi::sig::SigSet mask);
 
  private:
   struct State;

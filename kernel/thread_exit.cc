@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-#include "kernel/errno.h"
+#include "abi/errno.h"
 
 namespace futexbox::kernel {
 namespace {
@@ -23,33 +23,33 @@ bool handle_futex_death(FutexTable& futexes, Task& task, GuestAddr uaddr, bool p
     const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
     if (!current) return false;
     const std::uint32_t uval = current.value();
-    const std::uint32_t owner = uval & kFutexTidMask;
+    const std::uint32_t owner = uval & abi::futex::kTidMask;
     if (pending && !pi && owner == 0) {
       // The dying thread may have been between releasing the word and waking a waiter.
-      (void)futexes.wake(task, uaddr, /*shared=*/true, 1, kFutexBitsetMatchAny);
+      (void)futexes.wake(task, uaddr, /*shared=*/true, 1, abi::futex::kBitsetMatchAny);
       return true;
     }
     if (owner != me) return true;
-    if (pi && (uval & kFutexWaiters) != 0) {
+    if (pi && (uval & abi::futex::kWaiters) != 0) {
       // exit_pi_state_list: the lock goes to the oldest PI waiter, marked OWNER_DIED. Linux finds
       // it through the task's pi_state list whatever the key kind; we look at both kinds.
       using HandOver = FutexTable::HandOver;
       ErrorOr<HandOver> r = futexes.hand_over_pi(task, uaddr, /*shared=*/false, uval,
-                                                 kFutexOwnerDied, /*store_if_none=*/false);
+                                                 abi::futex::kOwnerDied, /*store_if_none=*/false);
       if (r && r.value() == HandOver::kNoWaiter) {
-        r = futexes.hand_over_pi(task, uaddr, /*shared=*/true, uval, kFutexOwnerDied,
+        r = futexes.hand_over_pi(task, uaddr, /*shared=*/true, uval, abi::futex::kOwnerDied,
                                  /*store_if_none=*/true);
       }
       if (!r) return false;
       if (r.value() == HandOver::kWordChanged) continue;  // look again
       return true;
     }
-    const std::uint32_t mval = (uval & kFutexWaiters) | kFutexOwnerDied;
+    const std::uint32_t mval = (uval & abi::futex::kWaiters) | abi::futex::kOwnerDied;
     const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, mval);
     if (!seen) return false;
     if (seen.value() != uval) continue;
-    if (!pi && (uval & kFutexWaiters) != 0) {
-      (void)futexes.wake(task, uaddr, /*shared=*/true, 1, kFutexBitsetMatchAny);
+    if (!pi && (uval & abi::futex::kWaiters) != 0) {
+      (void)futexes.wake(task, uaddr, /*shared=*/true, 1, abi::futex::kBitsetMatchAny);
     }
     return true;
   }
@@ -110,7 +110,7 @@ void release_futexes(FutexTable& futexes, Task& task, bool address_space_shared)
   if (task.clear_child_tid != 0) {
     if (address_space_shared) {
       (void)task.memory().store_u32(task.clear_child_tid, 0);
-      (void)futexes.wake(task, task.clear_child_tid, /*shared=*/true, 1, kFutexBitsetMatchAny);
+      (void)futexes.wake(task, task.clear_child_tid, /*shared=*/true, 1, abi::futex::kBitsetMatchAny);
     }
     task.clear_child_tid = 0;
   }

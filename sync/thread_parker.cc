@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <chrono>
 
-#include "sync/host_futex.h"
+#include "sync/host_syscall.h"
 
 namespace futexbox::sync {
 namespace {

@@ -3,10 +3,9 @@
 #include <array>
 #include <cstdio>
 
-#include "syscalls/futex_abi.h"
+#include "abi/futex.h"
 
 namespace futexbox::syscalls {
-namespace abi = futex_abi;
 
 std::string_view futex_cmd_name(int cmd) noexcept {
   static constexpr std::array<std::string_view, 14> kNames = {
@@ -19,15 +18,15 @@ std::string_view futex_cmd_name(int cmd) noexcept {
 }
 
 std::string futex_op_name(int op) {
-  const int cmd = op & abi::kCmdMask;
-  const bool is_private = (op & abi::kPrivateFlag) != 0;
-  const bool realtime = (op & abi::kClockRealtime) != 0;
+  const int cmd = op & abi::futex::kCmdMask;
+  const bool is_private = (op & abi::futex::kPrivateFlag) != 0;
+  const bool realtime = (op & abi::futex::kClockRealtime) != 0;
   const std::string_view known = futex_cmd_name(cmd);
   // strace's table names FUTEX_CLOCK_REALTIME only with the commands that take it in Linux 4.5's
   // ABI (WAIT, WAIT_BITSET, WAIT_REQUEUE_PI); any other combination is printed raw.
   const bool named =
-      !known.empty() && (!realtime || cmd == abi::kWait || cmd == abi::kWaitBitset ||
-                         cmd == abi::kWaitRequeuePi);
+      !known.empty() && (!realtime || cmd == abi::futex::kWait || cmd == abi::futex::kWaitBitset ||
+                         cmd == abi::futex::kWaitRequeuePi);
   if (!named) {
     char raw[48];
     std::snprintf(raw, sizeof raw, "%#x /* FUTEX_??? */", static_cast<unsigned>(op));

@@ -1,11 +1,11 @@
 #include "syscalls/restart.h"
 
-#include "kernel/errno.h"
+#include "abi/errno.h"
 
 namespace futexbox::syscalls {
 
 RestartDecision apply_restart_rules(std::int64_t rax, bool handler, bool sa_restart) noexcept {
-  using kernel::Errno;
+  using abi::Errno;
   const std::int64_t eintr = -static_cast<std::int64_t>(Errno::kEINTR);
   const auto is = [&](Errno e) { return rax == -static_cast<std::int64_t>(e); };
   if (is(Errno::kERESTARTNOINTR)) return {RestartAction::kRestartSame, rax};

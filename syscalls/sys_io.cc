@@ -10,7 +10,8 @@
 #include "kernel/eventfd.h"
 #include "kernel/pipe.h"
 #include "kernel/poll.h"
-#include "syscalls/futex_abi.h"
+#include "abi/futex.h"
+#include "abi/time.h"
 #include "syscalls/handlers.h"
 #include "syscalls/timeout.h"
 
@@ -279,8 +280,8 @@ ErrorOr<std::int64_t> sys_ppoll(Kernel& kernel, Task& task, const SyscallArgs& a
   }
   const bool masked = args.addr(3) != 0;
   if (masked) {
-    if (args.u64(4) != sizeof(kernel::signal_abi::SigSet)) return Errno::kEINVAL;
-    const auto mask = FUTEXBOX_TRY(task.memory().read<kernel::signal_abi::SigSet>(args.addr(3)));
+    if (args.u64(4) != sizeof(abi::sig::SigSet)) return Errno::kEINVAL;
+    const auto mask = FUTEXBOX_TRY(task.memory().read<abi::sig::SigSet>(args.addr(3)));
     kernel.signals().set_temporary_mask(task, mask);
   }
   ErrorOr<std::int64_t> r = do_poll(task, args.addr(0), args.u32(1), deadline);
@@ -291,7 +292,7 @@ ErrorOr<std::int64_t> sys_ppoll(Kernel& kernel, Task& task, const SyscallArgs& a
   if (timeout_ns > 0) {
     // The time left is written back (not for a zero timeout); a fault turns a restart into EINTR.
     const std::int64_t left = deadline.remaining_ns();
-    const futex_abi::Timespec rest{left / 1'000'000'000, left % 1'000'000'000};
+    const abi::Timespec rest{left / 1'000'000'000, left % 1'000'000'000};
     if (!task.memory().copy_out(args.addr(2), &rest, sizeof(rest)) && interrupted) {
       return Errno::kEINTR;
     }

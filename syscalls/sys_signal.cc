@@ -3,7 +3,7 @@
 // Decoding and validation in Linux's order (kernel/signal.c), then kernel::SignalManager.
 #include <chrono>
 
-#include "kernel/signal_abi.h"
+#include "abi/signal.h"
 #include "syscalls/handlers.h"
 #include "syscalls/timeout.h"
 
@@ -11,7 +11,7 @@ namespace futexbox::syscalls {
 
 using kernel::Errno;
 using kernel::GuestAddr;
-namespace sig = kernel::signal_abi;
+namespace sig = abi::sig;
 
 namespace {
 constexpr std::uint64_t kSigSetSize = sizeof(sig::SigSet);

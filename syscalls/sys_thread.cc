@@ -1,6 +1,6 @@
 // set_robust_list(2), get_robust_list(2), set_tid_address(2): per-task registration of the words
 // the kernel touches when a thread dies. The exit-time walk lives in kernel/ (next step).
-#include "syscalls/futex_abi.h"
+#include "abi/futex.h"
 #include "syscalls/handlers.h"
 
 namespace futexbox::syscalls {
@@ -9,7 +9,7 @@ using kernel::Errno;
 
 ErrorOr<std::int64_t> sys_set_robust_list(Kernel&, Task& task, const SyscallArgs& args) {
   // Linux only checks the size; the pointer is not validated (the walk tolerates faults).
-  if (args.u64(1) != sizeof(futex_abi::RobustListHead)) return Errno::kEINVAL;
+  if (args.u64(1) != sizeof(abi::futex::RobustListHead)) return Errno::kEINVAL;
   task.robust_list_head = args.addr(0);
   return 0;
 }
@@ -20,7 +20,7 @@ ErrorOr<std::int64_t> sys_get_robust_list(Kernel& kernel, Task& task, const Sysc
   if (target == nullptr) return Errno::kESRCH;
   // All tasks of one futexbox kernel run as one user, so ptrace_may_access() would allow this.
   const std::uint64_t head = target->robust_list_head;
-  const std::uint64_t len = sizeof(futex_abi::RobustListHead);
+  const std::uint64_t len = sizeof(abi::futex::RobustListHead);
   FUTEXBOX_TRY(task.memory().copy_out(args.addr(2), &len, sizeof(len)));
   FUTEXBOX_TRY(task.memory().copy_out(args.addr(1), &head, sizeof(head)));
   return 0;

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "syscalls/handlers.h"
+#include "syscalls/syscall_return.h"
 
 namespace futexbox::syscalls {
 namespace {
@@ -107,36 +108,14 @@ std::string_view support_name(Support support) noexcept {
   return "none";
 }
 
-namespace {
-
-// The one place an Errno becomes the ABI's -errno.
-std::int64_t to_rax(const kernel::ErrorOr<std::int64_t>& result) noexcept {
-  return result ? result.value() : -static_cast<std::int64_t>(result.error());
-}
-
-// Out of line, so the untraced path keeps no tracer pointer alive across the handler call.
-[[gnu::noinline]] std::int64_t dispatch_traced(kernel::Tracer& tracer, const SyscallEntry& entry,
-                                               kernel::Kernel& kernel, kernel::Task& task,
-                                               const SyscallArgs& args) noexcept {
-  tracer.syscall_entry(task, args.nr, args.regs);
-  const std::int64_t rax = to_rax(entry.handler(kernel, task, args));
-  tracer.syscall_exit(task, args.nr, rax);
-  return rax;
-}
-
-}  // namespace
-
 std::int64_t dispatch(kernel::Kernel& kernel, kernel::Task& task,
                       const SyscallArgs& args) noexcept {
   const SyscallEntry* entry = find_syscall(args.nr);
   if (entry == nullptr || entry->handler == nullptr) {
     return -static_cast<std::int64_t>(kernel::Errno::kENOSYS);
   }
-  // Untraced: one load and one predictable branch on top of the handler.
-  if (kernel::Tracer* const tracer = kernel.tracer(); tracer != nullptr) [[unlikely]] {
-    return dispatch_traced(*tracer, *entry, kernel, task, args);
-  }
-  return to_rax(entry->handler(kernel, task, args));
+  return run_handler(kernel.tracer(), task, args,
+                     [&] { return entry->handler(kernel, task, args); });
 }
 
 }  // namespace futexbox::syscalls

@@ -7,13 +7,14 @@
 
 #include "kernel/error_or.h"
 #include "kernel/task.h"
-#include "syscalls/futex_abi.h"
+#include "abi/futex.h"
+#include "abi/time.h"
 
 namespace futexbox::syscalls {
 
 inline kernel::ErrorOr<std::int64_t> read_relative_timeout_ns(kernel::Task& task,
                                                                kernel::GuestAddr uts) noexcept {
-  const futex_abi::Timespec ts = FUTEXBOX_TRY(task.memory().read<futex_abi::Timespec>(uts));
+  const abi::Timespec ts = FUTEXBOX_TRY(task.memory().read<abi::Timespec>(uts));
   if (ts.tv_sec < 0 || static_cast<std::uint64_t>(ts.tv_nsec) >= 1'000'000'000ull) {
     return kernel::Errno::kEINVAL;
   }

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "tools/demo.h"
-#include "tools/run_command.h"
-#include "tools/trace_command.h"
-#include "tools/syscalls_command.h"
+#include "tools/commands/demo.h"
+#include "tools/commands/run_command.h"
+#include "tools/commands/trace_command.h"
+#include "tools/commands/syscalls_command.h"
 
 namespace {
 
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
                       "waits, woken, timeouts, eintr}}, \"threads\", \"processes\", "
                       "\"exec_refused\", \"exit_status\", \"signal\"}")
       ->type_name("FILE");
-  // One help text for run and trace: the same watch (tools/trace_deadlock.h) serves both.
+  // One help text for run and trace: the same watch (tools/trace/deadlock_watch.h) serves both.
   const char* on_deadlock_help =
       "When every thread of a guest process has been stuck for 300 ms in futex waits without a "
       "timeout, or PI lock owners wait for each other: report (print each thread, the word it "

@@ -304,7 +304,7 @@ class EmulatedThread final : public GuestThread {
   EmulatedThread(kernel::Kernel& kernel, kernel::Process& process, std::function<void()> body) {
     std::atomic<kernel::Task*> started{nullptr};
     // A new thread starts with its creator's signal mask.
-    const kernel::signal_abi::SigSet mask = t_task != nullptr ? kernel.signals().mask(*t_task) : 0;
+    const abi::sig::SigSet mask = t_task != nullptr ? kernel.signals().mask(*t_task) : 0;
     thread_ = std::thread([this, &kernel, &process, &started, mask, body = std::move(body)] {
       kernel::Task& task = kernel.create_thread(process, host_tid(), mask);
       t_task = &task;
@@ -363,9 +363,9 @@ class EmulatedBackend final : public Backend {
     main_task_ = &kernel_.create_process(memory_, host_tid(), static_cast<std::uint32_t>(getuid()));
     t_task = main_task_;
     main_task_->attach_to_current_thread();
-    kernel::signal_abi::SigAction usr1;
+    abi::sig::SigAction usr1;
     usr1.handler = recording_handler();
-    usr1.flags = kernel::signal_abi::kSaSigInfo | kernel::signal_abi::kSaRestorer;
+    usr1.flags = abi::sig::kSaSigInfo | abi::sig::kSaRestorer;
     (void)kernel_.signals().set_action(*main_task_, kInterruptSignal, &usr1, nullptr);
     drain_log();
   }
@@ -424,7 +424,7 @@ class EmulatedBackend final : public Backend {
   }
   void spawn_detached(std::function<void()> body) override {
     detached_.fetch_add(1);
-    const kernel::signal_abi::SigSet mask = t_task != nullptr ? kernel_.signals().mask(*t_task) : 0;
+    const abi::sig::SigSet mask = t_task != nullptr ? kernel_.signals().mask(*t_task) : 0;
     std::thread([this, mask, body = std::move(body)] {
       kernel::Task& task = kernel_.create_thread(main_task_->process(), host_tid(), mask);
       t_task = &task;

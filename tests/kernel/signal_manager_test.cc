@@ -25,7 +25,7 @@ namespace futexbox::kernel {
 namespace {
 
 using futexbox::testing::eventually;
-using signal_abi::sig_bit;
+using abi::sig::sig_bit;
 using Action = SignalDelivery::Action;
 
 constexpr GuestAddr kBase = 0x10000;
@@ -53,47 +53,47 @@ TEST_F(SignalManagerTest, DefaultActionsAreReportedToTheEmbedder) {
   Task& a = kernel_.create_process(memory());
   Task& b = kernel_.create_process(memory());
   // Ignored by default: discarded when sent, nothing to deliver.
-  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigChld), 0);
+  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), abi::sig::kSigChld), 0);
   EXPECT_FALSE(kernel_.signals().next_delivery(a).has_value());
   EXPECT_FALSE(a.interrupt_pending());
-  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigStop), 0);
+  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), abi::sig::kSigStop), 0);
   EXPECT_TRUE(a.interrupt_pending());
   EXPECT_EQ(next_action(a), Action::kStop);
-  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigCont), 0);
+  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), abi::sig::kSigCont), 0);
   EXPECT_EQ(next_action(a), Action::kContinue);
   EXPECT_FALSE(a.interrupt_pending());
-  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigSegv), 0);
+  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), abi::sig::kSigSegv), 0);
   EXPECT_EQ(next_action(a), Action::kCoreDump);
   // Once a process is dying, it stays dying, and further signals are dropped.
   EXPECT_EQ(next_action(a), Action::kCoreDump);
-  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(b.process().pid()), signal_abi::kSigTerm), 0);
+  ASSERT_EQ(sys(b, SYS_kill, static_cast<std::uint64_t>(b.process().pid()), abi::sig::kSigTerm), 0);
   const std::optional<SignalDelivery> d = kernel_.signals().next_delivery(b);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->action, Action::kTerminate);
   EXPECT_TRUE(d->group_exit);
-  EXPECT_EQ(d->signo, signal_abi::kSigTerm);
+  EXPECT_EQ(d->signo, abi::sig::kSigTerm);
   kernel_.exit_task(a);
   kernel_.exit_task(b);
 }
 
 TEST_F(SignalManagerTest, StopAndContinueCancelEachOthersPendingInstances) {
   Task& a = kernel_.create_process(memory());
-  const signal_abi::SigSet both = sig_bit(signal_abi::kSigTstp) | sig_bit(signal_abi::kSigCont);
+  const abi::sig::SigSet both = sig_bit(abi::sig::kSigTstp) | sig_bit(abi::sig::kSigCont);
   ASSERT_TRUE(kernel_.signals().change_mask(a, 0, &both, nullptr));
-  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), signal_abi::kSigTstp));
-  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(signal_abi::kSigTstp));
-  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), signal_abi::kSigCont));
-  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(signal_abi::kSigCont));
-  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), signal_abi::kSigTstp));
-  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(signal_abi::kSigTstp));
+  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), abi::sig::kSigTstp));
+  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(abi::sig::kSigTstp));
+  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), abi::sig::kSigCont));
+  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(abi::sig::kSigCont));
+  ASSERT_TRUE(kernel_.signals().kill(a, a.process().pid(), abi::sig::kSigTstp));
+  EXPECT_EQ(kernel_.signals().pending(a), sig_bit(abi::sig::kSigTstp));
   kernel_.exit_task(a);
 }
 
 TEST_F(SignalManagerTest, NewThreadsStartWithTheGivenMask) {
   Task& a = kernel_.create_process(memory());
-  Task& t = kernel_.create_thread(a.process(), 0, sig_bit(signal_abi::kSigUsr1) |
-                                                      sig_bit(signal_abi::kSigKill));
-  EXPECT_EQ(kernel_.signals().mask(t), sig_bit(signal_abi::kSigUsr1));
+  Task& t = kernel_.create_thread(a.process(), 0, sig_bit(abi::sig::kSigUsr1) |
+                                                      sig_bit(abi::sig::kSigKill));
+  EXPECT_EQ(kernel_.signals().mask(t), sig_bit(abi::sig::kSigUsr1));
   kernel_.exit_task(t);
   kernel_.exit_task(a);
 }
@@ -103,13 +103,13 @@ TEST_F(SignalManagerTest, KillMinusOneReachesEveryOtherProcessButNotTheSender) {
   Task& b = kernel_.create_process(memory());
   Task& c = kernel_.create_process(memory());
   for (Task* t : {&a, &b, &c}) {
-    const signal_abi::SigSet usr1 = sig_bit(signal_abi::kSigUsr1);
+    const abi::sig::SigSet usr1 = sig_bit(abi::sig::kSigUsr1);
     ASSERT_TRUE(kernel_.signals().change_mask(*t, 0, &usr1, nullptr));
   }
-  ASSERT_EQ(sys(a, SYS_kill, static_cast<std::uint64_t>(-1), signal_abi::kSigUsr1), 0);
+  ASSERT_EQ(sys(a, SYS_kill, static_cast<std::uint64_t>(-1), abi::sig::kSigUsr1), 0);
   EXPECT_EQ(kernel_.signals().pending(a), 0u);
-  EXPECT_EQ(kernel_.signals().pending(b), sig_bit(signal_abi::kSigUsr1));
-  EXPECT_EQ(kernel_.signals().pending(c), sig_bit(signal_abi::kSigUsr1));
+  EXPECT_EQ(kernel_.signals().pending(b), sig_bit(abi::sig::kSigUsr1));
+  EXPECT_EQ(kernel_.signals().pending(c), sig_bit(abi::sig::kSigUsr1));
   for (Task* t : {&a, &b, &c}) kernel_.exit_task(*t);
   // With nobody else left, there is no one to signal.
   Task& alone = kernel_.create_process(memory());
@@ -129,7 +129,7 @@ TEST_F(SignalManagerTest, SigkillEndsEveryBlockedWaitOfTheProcess) {
   ASSERT_EQ(sys(victim, SYS_eventfd2, 0, 0), 2);
   const GuestAddr word = kBase + 64;
   const GuestAddr set = kBase + 128;
-  const signal_abi::SigSet rt = sig_bit(40);
+  const abi::sig::SigSet rt = sig_bit(40);
   ASSERT_TRUE(mem->copy_out(set, &rt, sizeof(rt)));
   struct PollFd {
     std::int32_t fd;
@@ -163,7 +163,7 @@ TEST_F(SignalManagerTest, SigkillEndsEveryBlockedWaitOfTheProcess) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(returned.load(), 0);
   ASSERT_EQ(sys(killer, SYS_kill, static_cast<std::uint64_t>(victim.process().pid()),
-                signal_abi::kSigKill),
+                abi::sig::kSigKill),
             0);
   for (auto& t : threads) t.join();
   EXPECT_EQ(results[0], -static_cast<std::int64_t>(Errno::kERESTARTSYS));
@@ -209,7 +209,7 @@ TEST_F(SignalManagerTest, StoppedTimedFutexWaitResumesWithTheSameDeadline) {
     kernel_.exit_task(t);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_EQ(sys(other, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), signal_abi::kSigStop), 0);
+  ASSERT_EQ(sys(other, SYS_kill, static_cast<std::uint64_t>(a.process().pid()), abi::sig::kSigStop), 0);
   // The main thread takes it (it does not block it and has nothing pending): a group stop, which
   // interrupts the waiter too. (A real embedder would now stop the threads until SIGCONT.)
   EXPECT_EQ(next_action(a), Action::kStop);
@@ -227,10 +227,10 @@ TEST_F(SignalManagerTest, StoppedTimedFutexWaitResumesWithTheSameDeadline) {
 TEST_F(SignalManagerTest, AWakeThatRacesASignalWins) {
   auto mem = memory();
   Task& a = kernel_.create_process(mem);
-  signal_abi::SigAction handler;
+  abi::sig::SigAction handler;
   handler.handler = 0x401000;
-  handler.flags = signal_abi::kSaSigInfo;
-  ASSERT_TRUE(kernel_.signals().set_action(a, signal_abi::kSigUsr1, &handler, nullptr));
+  handler.flags = abi::sig::kSaSigInfo;
+  ASSERT_TRUE(kernel_.signals().set_action(a, abi::sig::kSigUsr1, &handler, nullptr));
   int woken_and_returned_zero = 0;
   int interrupted = 0;
   for (int round = 0; round < 300; ++round) {
@@ -252,7 +252,7 @@ TEST_F(SignalManagerTest, AWakeThatRacesASignalWins) {
     ASSERT_TRUE(mem->store_u32(kBase, 1));
     // Signal first, wake first, or both at once from two threads: the waiter may take either.
     auto signal = [&] {
-      (void)kernel_.signals().tgkill(a, a.process().pid(), tid.load(), signal_abi::kSigUsr1);
+      (void)kernel_.signals().tgkill(a, a.process().pid(), tid.load(), abi::sig::kSigUsr1);
     };
     std::int64_t woke = 0;
     if (round % 3 == 0) {
@@ -292,10 +292,10 @@ TEST_F(SignalManagerTest, ProcessExitRemovesItsStateExactlyOnce) {
   Task& b = kernel_.create_process(mem_b);
   const auto pid_a = static_cast<std::uint64_t>(a.process().pid());
   // Queued signals for the process and for a thread, blocked so they stay queued.
-  const signal_abi::SigSet all_rt = ~std::uint64_t{0} << 31;
+  const abi::sig::SigSet all_rt = ~std::uint64_t{0} << 31;
   ASSERT_TRUE(kernel_.signals().change_mask(a, 0, &all_rt, nullptr));
   ASSERT_TRUE(kernel_.signals().change_mask(a2, 0, &all_rt, nullptr));
-  signal_abi::SigInfo info = signal_abi::SigInfo::user(40, signal_abi::kSiQueue, 0, 0);
+  abi::sig::SigInfo info = abi::sig::SigInfo::user(40, abi::sig::kSiQueue, 0, 0);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(kernel_.signals().queue_info(a, a.process().pid(), 40, info));
     ASSERT_TRUE(kernel_.signals().tg_queue_info(a, a.process().pid(), a2.tid(), 41, info));

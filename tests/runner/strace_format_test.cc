@@ -1,7 +1,7 @@
 // futexbox's strace formatter against the host's strace: guests/strace_calls makes a fixed list
 // of futex calls under `strace -e trace=futex` and prints what a tracer records for each; every
 // line futexbox formats from those records must equal the line strace printed.
-#include "tools/strace_format.h"
+#include "tools/trace/views/strace_format.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -12,8 +12,8 @@
 
 #include "tests/runner/process.h"
 #include "tests/runner/test_paths.h"
-#include "tools/address_names.h"
-#include "tools/trace_deadlock.h"
+#include "tools/trace/address_names.h"
+#include "tools/trace/deadlock_watch.h"
 
 namespace futexbox::testing {
 namespace {

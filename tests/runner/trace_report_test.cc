@@ -14,8 +14,8 @@
 
 #include "tests/runner/process.h"
 #include "tests/runner/test_paths.h"
-#include "tools/address_names.h"
-#include "tools/trace_report.h"
+#include "tools/trace/address_names.h"
+#include "tools/trace/views/report.h"
 
 namespace futexbox::testing {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "tests/runner/process.h"
 #include "tests/runner/test_paths.h"
-#include "tools/address_names.h"
+#include "tools/trace/address_names.h"
 
 namespace futexbox::testing {
 namespace {

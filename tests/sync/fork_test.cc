@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "sync/host_futex.h"
+#include "sync/host_syscall.h"
 #include "sync/parking_lot.h"
 #include "sync/sharded_wait.h"
 #include "tests/util/test_util.h"

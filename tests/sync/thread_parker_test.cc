@@ -1,6 +1,6 @@
 #include "sync/thread_parker.h"
 
-#include "sync/host_futex.h"
+#include "sync/host_syscall.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernel/errno.h"
+#include "abi/errno.h"
 #include "syscalls/syscall_table.h"
 
 namespace futexbox::syscalls {
@@ -34,7 +34,7 @@ TEST(RestartRules, MatchLinuxSignalDelivery) {
   };
   for (const Case& c : cases) {
     const RestartDecision d = apply_restart_rules(neg(c.code), c.handler, c.sa_restart);
-    EXPECT_EQ(d.action, c.action) << kernel::errno_name(c.code) << " " << c.handler << c.sa_restart;
+    EXPECT_EQ(d.action, c.action) << abi::errno_name(c.code) << " " << c.handler << c.sa_restart;
     if (c.action == RestartAction::kReturn) {
       EXPECT_EQ(d.rax, c.rax);
     }
@@ -55,8 +55,8 @@ TEST(SyscallTable, SortedUniqueAndUnknownIsEnosys) {
   EXPECT_EQ(find_syscall(100000), nullptr);
   EXPECT_NE(find_syscall(0), nullptr);
   EXPECT_NE(find_syscall(202), nullptr);
-  EXPECT_EQ(kernel::errno_name(Errno::kETIMEDOUT), "ETIMEDOUT");
-  EXPECT_EQ(kernel::errno_description(Errno::kEAGAIN), "Resource temporarily unavailable");
+  EXPECT_EQ(abi::errno_name(Errno::kETIMEDOUT), "ETIMEDOUT");
+  EXPECT_EQ(abi::errno_description(Errno::kEAGAIN), "Resource temporarily unavailable");
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "tools/trace_file.h"
+#include "tools/protocol/trace_file.h"
 
 namespace futexbox::testing {
 namespace {

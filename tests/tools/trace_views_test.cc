@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "tools/address_names.h"
-#include "tools/trace_chrome.h"
-#include "tools/trace_deadlock.h"
-#include "tools/trace_report.h"
-#include "tools/trace_strace.h"
-#include "tools/trace_summary.h"
+#include "tools/trace/address_names.h"
+#include "tools/trace/views/chrome.h"
+#include "tools/trace/deadlock_watch.h"
+#include "tools/trace/views/report.h"
+#include "tools/trace/views/strace.h"
+#include "tools/trace/views/summary.h"
 
 namespace futexbox::testing {
 namespace {

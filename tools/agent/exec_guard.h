@@ -5,10 +5,11 @@
 // - refuses images that cannot load it (static, set-ID or with file capabilities; see
 //   tools/image_probe.h), with a message on the guest's stderr that names the reason and EPERM
 //   from execve, instead of a process killed by SIGSYS later;
-// - makes sure the environment the new image gets still preloads the agent and still names the
-//   stats page: a program may exec with a fresh environment (env -i, execle). The rebuilt envp
-//   lives in a private anonymous mapping (no malloc in a signal handler), unmapped again if the
-//   exec fails.
+// - makes sure the environment the new image gets still preloads the agent and still carries
+//   every variable of the agent protocol this process was given (tools/protocol/agent_env.h: the
+//   stats page, the trace file): a program may exec with a fresh environment (env -i, execle). The
+//   rebuilt envp lives in a private anonymous mapping (no malloc in a signal handler), unmapped
+//   again once the exec has failed.
 // Other images (scripts are judged by their interpreter; non-x86-64 ELF files run natively, their
 // syscalls being another architecture's, which the filter lets through) are exec'd as they are.
 #pragma once
@@ -16,12 +17,14 @@
 #include <cstdint>
 
 #include "kernel/guest_memory.h"
+#include "tools/protocol/agent_env.h"
 
 namespace futexbox::tools::agent {
 
 struct ExecGuardConfig {
-  const char* agent_path;   // absolute path of this library
-  const char* stats_path;   // the stats page, or empty
+  const char* agent_path = "";  // absolute path of this library
+  // The value this process was given for each of agent_env::kCarried, or "" if none.
+  const char* carried[agent_env::kCarriedCount] = {};
 };
 
 // Serves a trapped execve (dirfd = AT_FDCWD, flags = 0) or execveat. Returns only on failure,

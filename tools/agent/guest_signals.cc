@@ -4,10 +4,12 @@
 
 #include <cerrno>
 
+#include "abi/errno.h"
+#include "abi/signal.h"
 #include "kernel/host_guest_memory.h"
-#include "sync/host_futex.h"
+#include "sync/host_syscall.h"
 #include "tools/agent/agent_thread.h"
-#include "tools/agent/windows.h"
+#include "tools/agent/signal_windows.h"
 
 // The signal-return trampoline for the actions the agent installs. Unwinders (libgcc, gdb) know a
 // signal frame by exactly these bytes, `mov $15, %rax; syscall`, as in glibc's __restore_rt.
@@ -25,15 +27,14 @@ futexbox_restore_rt:
 )");
 
 namespace futexbox::tools::agent {
+
+using namespace abi::sig;  // NOLINT: the signal ABI's names are this file's vocabulary
+
 namespace {
 
 using sync::host_syscall;
 
 GuestSignals g_guest_signals;
-
-constexpr std::uint64_t kSigDfl = 0;
-constexpr std::uint64_t kSigIgn = 1;
-constexpr std::uint64_t kUnblockable = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
 
 bool is_function(std::uint64_t handler) noexcept { return handler != kSigDfl && handler != kSigIgn; }
 
@@ -47,7 +48,7 @@ std::uint64_t& frame_mask(ucontext_t* uc) noexcept {
 namespace {
 
 void call_guest_handler(const KernelSigaction& a, int sig, siginfo_t* info, void* context) {
-  if ((a.flags & SA_SIGINFO) != 0) {
+  if ((a.flags & kSaSigInfo) != 0) {
     reinterpret_cast<void (*)(int, siginfo_t*, void*)>(a.handler)(sig, info, context);
   } else {
     reinterpret_cast<void (*)(int)>(a.handler)(sig);
@@ -96,17 +97,17 @@ void GuestSignals::store_shadow(int sig, const KernelSigaction& a) noexcept {
 }
 
 long GuestSignals::install_host(int sig, const KernelSigaction& guest) noexcept {
-  if (sig == SIGSYS) return 0;
+  if (sig == kSigSys) return 0;
   KernelSigaction host = guest;
-  host.mask &= ~sig_bit(SIGSYS);
-  const bool fault = sig == SIGSEGV || sig == SIGBUS;
+  host.mask &= ~sig_bit(kSigSys);
+  const bool fault = sig == kSigSegv || sig == kSigBus;
   if (is_function(guest.handler)) {
     host.handler = reinterpret_cast<std::uint64_t>(&GuestSignals::entry);
-    host.flags = (guest.flags & ~static_cast<std::uint64_t>(SA_RESETHAND)) | SA_SIGINFO;
+    host.flags = (guest.flags & ~static_cast<std::uint64_t>(kSaResetHand)) | kSaSigInfo;
   } else if (fault) {
     // The accessors' faults must reach entry() whatever the guest chose.
     host = KernelSigaction{reinterpret_cast<std::uint64_t>(&GuestSignals::entry),
-                           SA_SIGINFO | SA_ONSTACK | SA_NODEFER, 0, 0};
+                           kSaSigInfo | kSaOnStack | kSaNoDefer, 0, 0};
   }
   if (host.handler == reinterpret_cast<std::uint64_t>(&GuestSignals::entry) &&
       (host.flags & kSaRestorer) == 0) {
@@ -123,38 +124,38 @@ bool GuestSignals::init(void (*sigsys_handler)(int, siginfo_t*, void*),
   // (it survives exec) and glibc's sigaction would trap with no handler to catch it.
   restorer_ = reinterpret_cast<std::uint64_t>(&futexbox_restore_rt);
   const KernelSigaction ours{reinterpret_cast<std::uint64_t>(sigsys_handler),
-                             SA_SIGINFO | SA_NODEFER | kSaRestorer, restorer_, kHandlerMask};
-  if (host_syscall(SYS_rt_sigaction, SIGSYS, &ours, nullptr, sizeof(std::uint64_t)) != 0) {
+                             kSaSigInfo | kSaNoDefer | kSaRestorer, restorer_, kHandlerMask};
+  if (host_syscall(SYS_rt_sigaction, kSigSys, &ours, nullptr, sizeof(std::uint64_t)) != 0) {
     return false;
   }
 
-  for (int sig = 1; sig <= kMaxSignal; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
+  for (int sig = 1; sig <= kNumSignals; ++sig) {
+    if (sig == kSigKill || sig == kSigStop) continue;
     KernelSigaction current;
-    if (sig == SIGSYS) {
+    if (sig == kSigSys) {
       current = KernelSigaction{};  // whatever the guest set before us was replaced above
     } else if (host_syscall(SYS_rt_sigaction, sig, nullptr, &current, sizeof(std::uint64_t)) != 0) {
       continue;
     }
     store_shadow(sig, current);
-    if (sig == SIGSEGV || sig == SIGBUS || is_function(current.handler)) {
+    if (sig == kSigSegv || sig == kSigBus || is_function(current.handler)) {
       if (install_host(sig, current) != 0) return false;
     }
   }
-  // The guest's thread may have entered with SIGSYS blocked (inherited across exec): open it.
-  const std::uint64_t sigsys = sig_bit(SIGSYS);
-  host_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &sigsys, nullptr, sizeof(std::uint64_t));
+  // The guest's thread may have entered with kSigSys blocked (inherited across exec): open it.
+  const std::uint64_t sigsys = sig_bit(kSigSys);
+  host_syscall(SYS_rt_sigprocmask, kSigUnblock, &sigsys, nullptr, sizeof(std::uint64_t));
   return true;
 }
 
 long GuestSignals::rt_sigaction(int sig, kernel::GuestAddr act, kernel::GuestAddr oact,
                                 std::uint64_t size, bool foreign_child) noexcept {
   // Linux's order: size, then reading act (EFAULT), then the signal number (EINVAL).
-  if (size != sizeof(std::uint64_t)) return -EINVAL;
+  if (size != sizeof(std::uint64_t)) return abi::negated(abi::Errno::kEINVAL);
   KernelSigaction next;
-  if (act != 0 && !memory_->copy_in(act, &next, sizeof next)) return -EFAULT;
-  if (sig < 1 || sig > kMaxSignal) return -EINVAL;
-  if (act != 0 && (sig == SIGKILL || sig == SIGSTOP)) return -EINVAL;
+  if (act != 0 && !memory_->copy_in(act, &next, sizeof next)) return abi::negated(abi::Errno::kEFAULT);
+  if (sig < 1 || sig > kNumSignals) return abi::negated(abi::Errno::kEINVAL);
+  if (act != 0 && (sig == kSigKill || sig == kSigStop)) return abi::negated(abi::Errno::kEINVAL);
   next.mask &= ~kUnblockable;
   KernelSigaction old;
   if (foreign_child) {
@@ -174,33 +175,33 @@ long GuestSignals::rt_sigaction(int sig, kernel::GuestAddr act, kernel::GuestAdd
     unlock();
     if (r != 0) return r;
   }
-  if (oact != 0 && !memory_->copy_out(oact, &old, sizeof old)) return -EFAULT;
+  if (oact != 0 && !memory_->copy_out(oact, &old, sizeof old)) return abi::negated(abi::Errno::kEFAULT);
   return 0;
 }
 
 long GuestSignals::rt_sigprocmask(ucontext_t* uc, int how, kernel::GuestAddr set,
                                   kernel::GuestAddr oset, std::uint64_t size,
                                   bool foreign_child) noexcept {
-  if (size != sizeof(std::uint64_t)) return -EINVAL;
+  if (size != sizeof(std::uint64_t)) return abi::negated(abi::Errno::kEINVAL);
   AgentThread& me = t_agent;
   std::uint64_t& mask = frame_mask(uc);
   const std::uint64_t old =
-      mask | (!foreign_child && me.guest_blocks_sigsys ? sig_bit(SIGSYS) : 0);
+      mask | (!foreign_child && me.guest_blocks_sigsys ? sig_bit(kSigSys) : 0);
   if (set != 0) {
     std::uint64_t value;
-    if (!memory_->copy_in(set, &value, sizeof value)) return -EFAULT;
+    if (!memory_->copy_in(set, &value, sizeof value)) return abi::negated(abi::Errno::kEFAULT);
     value &= ~kUnblockable;
     std::uint64_t next;
     switch (how) {
-      case SIG_BLOCK: next = old | value; break;
-      case SIG_UNBLOCK: next = old & ~value; break;
-      case SIG_SETMASK: next = value; break;
-      default: return -EINVAL;
+      case kSigBlock: next = old | value; break;
+      case kSigUnblock: next = old & ~value; break;
+      case kSigSetmask: next = value; break;
+      default: return abi::negated(abi::Errno::kEINVAL);
     }
-    if (!foreign_child) me.guest_blocks_sigsys = (next & sig_bit(SIGSYS)) != 0;
-    mask = next & ~sig_bit(SIGSYS);
+    if (!foreign_child) me.guest_blocks_sigsys = (next & sig_bit(kSigSys)) != 0;
+    mask = next & ~sig_bit(kSigSys);
   }
-  if (oset != 0 && !memory_->copy_out(oset, &old, sizeof old)) return -EFAULT;
+  if (oset != 0 && !memory_->copy_out(oset, &old, sizeof old)) return abi::negated(abi::Errno::kEFAULT);
   return 0;
 }
 
@@ -211,23 +212,23 @@ void GuestSignals::redeliver(const siginfo_t& info) noexcept {
 }
 
 void GuestSignals::deliver_guest_sigsys(siginfo_t* info, ucontext_t* uc) noexcept {
-  const KernelSigaction a = action(SIGSYS);
+  const KernelSigaction a = action(kSigSys);
   if (a.handler == kSigIgn) return;
   if (is_function(a.handler)) {
-    call_guest_handler(a, SIGSYS, info, uc);
+    call_guest_handler(a, kSigSys, info, uc);
     return;
   }
   // The default action (terminate with a core dump), taken for real.
   const KernelSigaction dfl{};
-  host_syscall(SYS_rt_sigaction, SIGSYS, &dfl, nullptr, sizeof(std::uint64_t));
-  const std::uint64_t sigsys = sig_bit(SIGSYS);
-  host_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &sigsys, nullptr, sizeof(std::uint64_t));
-  host_syscall(SYS_tgkill, host_syscall(SYS_getpid), host_syscall(SYS_gettid), SIGSYS);
+  host_syscall(SYS_rt_sigaction, kSigSys, &dfl, nullptr, sizeof(std::uint64_t));
+  const std::uint64_t sigsys = sig_bit(kSigSys);
+  host_syscall(SYS_rt_sigprocmask, kSigUnblock, &sigsys, nullptr, sizeof(std::uint64_t));
+  host_syscall(SYS_tgkill, host_syscall(SYS_getpid), host_syscall(SYS_gettid), kSigSys);
 }
 
 void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
-  if ((sig == SIGSEGV || sig == SIGBUS) && kernel::HostGuestMemory::fix_up_fault(context)) return;
+  if ((sig == kSigSegv || sig == kSigBus) && kernel::HostGuestMemory::fix_up_fault(context)) return;
   const int saved_errno = errno;
   AgentThread& me = t_agent;
   if (me.window != Window::kNone) {
@@ -239,7 +240,7 @@ void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
   GuestSignals& self = g_guest_signals;
   const KernelSigaction a = self.action(sig);
   if (!is_function(a.handler)) {
-    if (sig == SIGSEGV || sig == SIGBUS) {
+    if (sig == kSigSegv || sig == kSigBus) {
       // A real fault and no guest handler: returning re-executes the faulting instruction under
       // the default action, which dumps core as it would have without the agent.
       const KernelSigaction dfl{};
@@ -254,7 +255,7 @@ void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
-  if ((a.flags & SA_RESETHAND) != 0) {
+  if ((a.flags & kSaResetHand) != 0) {
     self.lock();
     self.store_shadow(sig, KernelSigaction{});
     self.install_host(sig, KernelSigaction{});

@@ -31,29 +31,19 @@
 #include <atomic>
 #include <cstdint>
 
+#include "abi/signal.h"
 #include "kernel/guest_memory.h"
 
 namespace futexbox::tools::agent {
 
-constexpr std::uint64_t sig_bit(int sig) noexcept { return std::uint64_t{1} << (sig - 1); }
-
-// struct sigaction as the kernel's rt_sigaction takes it on x86-64.
-struct KernelSigaction {
-  std::uint64_t handler = 0;
-  std::uint64_t flags = 0;
-  std::uint64_t restorer = 0;
-  std::uint64_t mask = 0;
-};
-
-inline constexpr int kMaxSignal = 64;
-inline constexpr std::uint64_t kSaRestorer = 0x04000000;
+// struct sigaction as the kernel's rt_sigaction takes it on x86-64 (not glibc's).
+using KernelSigaction = abi::sig::SigAction;
 
 // The mask the SIGSYS handler runs with: everything a signal handler could interrupt it with,
 // except the synchronous fault signals (blocking those turns a fault into a kill) and SIGSYS
 // itself (a stray trap should reach the handler, not kill).
-inline constexpr std::uint64_t kHandlerMask =
-    ~(sig_bit(SIGSEGV) | sig_bit(SIGBUS) | sig_bit(SIGFPE) | sig_bit(SIGILL) | sig_bit(SIGTRAP) |
-      sig_bit(SIGSYS) | sig_bit(SIGKILL) | sig_bit(SIGSTOP));
+inline constexpr abi::sig::SigSet kHandlerMask =
+    ~(abi::sig::kSynchronous | abi::sig::kUnblockable);
 
 class GuestSignals {
  public:
@@ -94,7 +84,7 @@ class GuestSignals {
   std::uint64_t restorer_ = 0;  // glibc's __restore_rt, for actions the agent installs itself
   std::atomic<bool> lock_{false};
   std::atomic<std::uint32_t> seq_{0};
-  Shadow shadow_[kMaxSignal + 1];
+  Shadow shadow_[abi::sig::kNumSignals + 1];
 };
 
 GuestSignals& guest_signals() noexcept;

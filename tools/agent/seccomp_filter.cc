@@ -10,18 +10,28 @@
 #include <cerrno>
 #include <cstddef>
 
-#include "sync/host_futex.h"
+#include "abi/syscall_numbers.h"
+#include "syscalls/futex_call.h"
+#include "sync/host_syscall.h"
 
 namespace futexbox::tools::agent {
 namespace {
 
-// exit and exit_group only so that futexbox trace can record threads' and processes' ends (the
-// agent issues them at once); they are trapped whether or not a trace is taken, which costs one
-// SIGSYS per thread's life.
-constexpr std::array<std::uint32_t, 11> kTrapped = {
-    SYS_futex,        SYS_futex_waitv,  454 /* futex_wake */, 455 /* futex_wait */,
-    456 /* futex_requeue */, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_execve, SYS_execveat,
-    SYS_exit,         SYS_exit_group};
+// Besides the futex family: the signal calls the agent answers for the guest (guest_signals.h),
+// exec (exec_guard.h), and exit and exit_group only so that futexbox trace can record threads'
+// and processes' ends (the agent issues them at once); those two are trapped whether or not a
+// trace is taken, which costs one SIGSYS per thread's life.
+constexpr std::array<std::uint32_t, 6> kAlsoTrapped = {
+    abi::kSysRtSigaction, abi::kSysRtSigprocmask, abi::kSysExecve,
+    abi::kSysExecveat,    abi::kSysExit,          abi::kSysExitGroup};
+
+constexpr auto kTrapped = [] {
+  std::array<std::uint32_t, syscalls::kFutexFamily.size() + kAlsoTrapped.size()> all{};
+  std::size_t n = 0;
+  for (const std::uint32_t nr : syscalls::kFutexFamily) all[n++] = nr;
+  for (const std::uint32_t nr : kAlsoTrapped) all[n++] = nr;
+  return all;
+}();
 
 constexpr std::uint32_t kNrOffset = offsetof(seccomp_data, nr);
 constexpr std::uint32_t kArchOffset = offsetof(seccomp_data, arch);

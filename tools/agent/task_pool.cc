@@ -6,7 +6,7 @@
 
 #include <new>
 
-#include "sync/host_futex.h"
+#include "sync/host_syscall.h"
 
 namespace futexbox::tools::agent {
 

@@ -1,0 +1,39 @@
+// The futex family served on a FutexTable alone: futex, futex_waitv, futex_wake, futex_wait and
+// futex_requeue, decoded and answered exactly as syscalls::dispatch answers them, for an
+// embedder that serves nothing else. The in-process agent uses it, so it links the futex table
+// and these handlers, not the kernel's signal, pipe and eventfd managers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "kernel/error_or.h"
+#include "kernel/futex_table.h"
+#include "kernel/task.h"
+#include "sync/function_ref.h"
+#include "syscalls/syscall_args.h"
+
+namespace futexbox::syscalls {
+
+struct FutexServer {
+  kernel::FutexTable& futexes;
+  // FUTEX_LOCK_PI's owner check (ESRCH when the TID in the word names no thread).
+  sync::FunctionRef<bool(pid_t)> task_exists;
+};
+
+// What the guest's rax gets: a value, -errno, or a restart code (syscalls/restart.h); ENOSYS for
+// a number outside the family. Reports to the table's tracer, as dispatch does.
+std::int64_t dispatch_futex(const FutexServer& server, kernel::Task& task,
+                            const SyscallArgs& args) noexcept;
+
+// The handlers themselves (sys_futex.cc); the syscall table's entries wrap them.
+kernel::ErrorOr<std::int64_t> futex(const FutexServer&, kernel::Task&, const SyscallArgs&);
+kernel::ErrorOr<std::int64_t> futex_waitv(const FutexServer&, kernel::Task&, const SyscallArgs&);
+kernel::ErrorOr<std::int64_t> futex_wake(const FutexServer&, kernel::Task&, const SyscallArgs&);
+kernel::ErrorOr<std::int64_t> futex_wait(const FutexServer&, kernel::Task&, const SyscallArgs&);
+kernel::ErrorOr<std::int64_t> futex_requeue(const FutexServer&, kernel::Task&, const SyscallArgs&);
+// restart_syscall(2) for a futex wait that left a restart block (EINTR if none is armed).
+kernel::ErrorOr<std::int64_t> futex_restart(kernel::FutexTable& futexes, kernel::Task& task);
+
+}  // namespace futexbox::syscalls
