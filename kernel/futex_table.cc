@@ -71,21 +71,21 @@ PiWord lock_pi_word(GuestMemory& memory, GuestAddr uaddr, std::uint32_t tid, boo
   const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
   if (!current) return fail(current.error());
   std::uint32_t uval = current.value();
-  if ((uval & kFutexTidMask) == tid) return fail(Errno::kEDEADLK);
-  if ((uval & kFutexTidMask) == 0) {
-    const std::uint32_t newval = (uval & kFutexOwnerDied) | tid | (set_waiters ? kFutexWaiters : 0);
+  if ((uval & abi::futex::kTidMask) == tid) return fail(Errno::kEDEADLK);
+  if ((uval & abi::futex::kTidMask) == 0) {
+    const std::uint32_t newval = (uval & abi::futex::kOwnerDied) | tid | (set_waiters ? abi::futex::kWaiters : 0);
     const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
     if (!seen) return fail(seen.error());
     return seen.value() == uval ? PiWord::kAcquired : PiWord::kRetry;
   }
-  if ((uval & kFutexWaiters) == 0) {
+  if ((uval & abi::futex::kWaiters) == 0) {
     const ErrorOr<std::uint32_t> seen =
-        memory.compare_exchange_u32(uaddr, uval, uval | kFutexWaiters);
+        memory.compare_exchange_u32(uaddr, uval, uval | abi::futex::kWaiters);
     if (!seen) return fail(seen.error());
     if (seen.value() != uval) return PiWord::kRetry;
-    uval |= kFutexWaiters;
+    uval |= abi::futex::kWaiters;
   }
-  if (!task_exists(static_cast<pid_t>(uval & kFutexTidMask))) {
+  if (!task_exists(static_cast<pid_t>(uval & abi::futex::kTidMask))) {
     const ErrorOr<std::uint32_t> again = memory.load_u32(uaddr);
     if (!again) return fail(again.error());
     if (again.value() != uval) return PiWord::kRetry;
@@ -133,17 +133,9 @@ ErrorOr<std::int64_t> FutexTable::wait(Task& task, GuestAddr uaddr, bool shared,
     auto still_blocked = [&] {
       return word_still_holds(memory, task, uaddr, val, Errno::kERESTARTSYS, failure);
     };
-    const sync::WaitResult r = table_.wait(key, bitset, still_blocked, deadline,
-                                           /*interruptible=*/true, [&] {
-                                             task.set_in_futex_wait(true);
-                                             if (Tracer* t = tracer()) t->futex_wait(task, uaddr);
-                                           });
-    task.set_in_futex_wait(false);
+    const sync::WaitResult r = sleep(task, SleepOn{uaddr}, key, bitset, still_blocked, deadline);
     switch (r.status) {
       case WaitStatus::kWoken:
-        if (Tracer* t = tracer()) [[unlikely]] {
-          t->futex_woken(task, uaddr, waker_of(r.token));
-        }
         return 0;
       case WaitStatus::kMismatch:
         return failure;
@@ -163,9 +155,7 @@ ErrorOr<std::int64_t> FutexTable::wake(Task& task, GuestAddr uaddr, bool shared,
   FUTEXBOX_TRY(FutexKey::resolve(task.memory(), uaddr, shared, key));
   if (strict && nr == 0) return 0;
   const std::size_t woken = table_.wake(key, wake_limit(nr), bitset, waker_token(task));
-  if (woken != 0) {
-    if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, woken);
-  }
+  report_wake(task, uaddr, woken);
   return static_cast<std::int64_t>(woken);
 }
 
@@ -192,7 +182,8 @@ ErrorOr<std::int64_t> FutexTable::requeue(Task& task, GuestAddr uaddr, bool shar
           return false;
         }
         return current.value() == *cmpval;
-      });
+      },
+      waker_token(task));
   if (!counts) return failure;
   if (Tracer* t = tracer(); t != nullptr && counts->woken + counts->requeued != 0) [[unlikely]] {
     t->futex_requeue(task, uaddr, uaddr2, counts->woken, counts->requeued);
@@ -237,8 +228,11 @@ ErrorOr<std::int64_t> FutexTable::wake_op(Task& task, GuestAddr uaddr, GuestAddr
           return sync::WakeTwoDecision::kAbort;
         }
         return *c ? sync::WakeTwoDecision::kWakeBoth : sync::WakeTwoDecision::kWakeFirst;
-      });
+      },
+      waker_token(task));
   if (failure) return *failure;
+  report_wake(task, uaddr, woken1);
+  report_wake(task, uaddr2, woken2);
   return static_cast<std::int64_t>(woken1 + woken2);
 }
 
@@ -250,7 +244,7 @@ ErrorOr<std::int64_t> FutexTable::waitv(Task& task, std::span<const FutexWaitvEn
   std::array<std::uint32_t, sync::kMaxParkKeys> bitsets;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     FUTEXBOX_TRY(FutexKey::resolve(memory, entries[i].uaddr, entries[i].shared, keys[i]));
-    bitsets[i] = kFutexBitsetMatchAny;
+    bitsets[i] = abi::futex::kBitsetMatchAny;
   }
   for (;;) {
     Errno failure = Errno::kEAGAIN;
@@ -258,12 +252,9 @@ ErrorOr<std::int64_t> FutexTable::waitv(Task& task, std::span<const FutexWaitvEn
       return word_still_holds(memory, task, entries[i].uaddr, entries[i].val, Errno::kERESTARTSYS,
                               failure);
     };
-    const sync::WaitResult r = table_.wait_multiple(
-        std::span<const FutexKey>(keys.data(), entries.size()),
-        std::span<const std::uint32_t>(bitsets.data(), entries.size()), still_blocked,
-        task.waitv_storage(), deadline, /*interruptible=*/true,
-        [&] { task.set_in_futex_wait(true); });
-    task.set_in_futex_wait(false);
+    const sync::WaitResult r = sleep_multiple(
+        task, entries, std::span<const FutexKey>(keys.data(), entries.size()),
+        std::span<const std::uint32_t>(bitsets.data(), entries.size()), still_blocked, deadline);
     switch (r.status) {
       case WaitStatus::kWoken:
         return static_cast<std::int64_t>(r.index);
@@ -319,20 +310,11 @@ ErrorOr<std::int64_t> FutexTable::lock_pi(Task& task, GuestAddr uaddr, bool shar
       return true;
     };
     PiWaiter self{me, false, {}, false};
-    const sync::WaitResult r = table_.wait(
-        key, kFutexBitsetMatchAny, attempt, deadline, /*interruptible=*/true,
-        [&] {
-          task.set_in_futex_wait(true);
-          if (Tracer* t = tracer()) t->futex_wait(task, uaddr);
-        },
-        reinterpret_cast<std::uintptr_t>(&self));
-    task.set_in_futex_wait(false);
+    const sync::WaitResult r = sleep(task, SleepOn{uaddr}, key, abi::futex::kBitsetMatchAny,
+                                     attempt, deadline, reinterpret_cast<std::uintptr_t>(&self));
     switch (r.status) {
       case WaitStatus::kWoken:
         // unlock_pi (or a dying owner) handed us the lock: the word already holds our TID.
-        if (Tracer* t = tracer()) [[unlikely]] {
-          t->futex_woken(task, uaddr, waker_of(r.token));
-        }
         return 0;
       case WaitStatus::kMismatch:
         if (outcome == Outcome::kAcquired) return 0;
@@ -361,8 +343,8 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
     const Table::WaitRecord* next = slot.first(key);
     if (next == nullptr && !store_if_none) return;
     const std::uint32_t newval =
-        next != nullptr ? kFutexWaiters | extra_bits | tid_of(*next)
-                        : (uval & kFutexWaiters) | extra_bits;
+        next != nullptr ? abi::futex::kWaiters | extra_bits | tid_of(*next)
+                        : (uval & abi::futex::kWaiters) | extra_bits;
     const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
     if (!seen) {
       failure = seen.error();
@@ -376,9 +358,7 @@ ErrorOr<FutexTable::HandOver> FutexTable::hand_over_pi(Task& task, GuestAddr uad
     if (next != nullptr) slot.wake_first(key, handover_token(task));
   });
   if (failure) return *failure;
-  if (outcome == HandOver::kHandedOver) {
-    if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, 1);
-  }
+  if (outcome == HandOver::kHandedOver) report_wake(task, uaddr, 1);
   return outcome;
 }
 
@@ -387,7 +367,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
   const auto me = static_cast<std::uint32_t>(task.tid());
   for (;;) {
     const std::uint32_t uval = FUTEXBOX_TRY(memory.load_u32(uaddr));
-    if ((uval & kFutexTidMask) != me) return Errno::kEPERM;
+    if ((uval & abi::futex::kTidMask) != me) return Errno::kEPERM;
     FutexKey key;
   FUTEXBOX_TRY(FutexKey::resolve(memory, uaddr, shared, key));
     key.pi = true;
@@ -399,7 +379,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
       // With a waiter the lock goes straight to it; otherwise the word is cleared (WAITERS and
       // OWNER_DIED are not kept: we own it and nobody waits).
       const std::uint32_t newval =
-          next != nullptr ? kFutexWaiters | tid_of(*next) : 0;
+          next != nullptr ? abi::futex::kWaiters | tid_of(*next) : 0;
       const ErrorOr<std::uint32_t> seen = memory.compare_exchange_u32(uaddr, uval, newval);
       if (!seen) {
         failure = seen.error();
@@ -416,9 +396,7 @@ ErrorOr<std::int64_t> FutexTable::unlock_pi(Task& task, GuestAddr uaddr, bool sh
     });
     if (failure) return *failure;
     if (changed) continue;
-    if (handed_over) {
-      if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, 1);
-    }
+    if (handed_over) report_wake(task, uaddr, 1);
     return 0;
   }
 }
@@ -441,10 +419,10 @@ ErrorOr<std::int64_t> FutexTable::wait_requeue_pi(Task& task, GuestAddr uaddr, b
     return word_still_holds(memory, task, uaddr, val, Errno::kERESTARTNOINTR, failure);
   };
   for (;;) {
-    const sync::WaitResult r = table_.wait(
-        key, kFutexBitsetMatchAny, still_blocked, deadline, /*interruptible=*/true,
-        [&] { task.set_in_futex_wait(true); }, reinterpret_cast<std::uintptr_t>(&self));
-    task.set_in_futex_wait(false);
+    // Woken once requeued, it was woken on the PI lock (by whoever handed it over).
+    const sync::WaitResult r =
+        sleep(task, SleepOn{uaddr, uaddr2, &self.requeued}, key, abi::futex::kBitsetMatchAny,
+              still_blocked, deadline, reinterpret_cast<std::uintptr_t>(&self));
     switch (r.status) {
       case WaitStatus::kWoken:
         // Owning uaddr2 (taken for us by the requeue, or handed over after it) is success; a
@@ -480,6 +458,7 @@ ErrorOr<std::int64_t> FutexTable::cmp_requeue_pi(Task& task, GuestAddr uaddr, bo
   for (;;) {
     std::optional<Errno> failure;
     bool retry = false;
+    bool acquired_for_top = false;  // the oldest waiter was woken owning uaddr2
     std::int64_t task_count = 0;
     table_.with_locked_pair(key1, key2, [&](Table::LockedSlots& slots) {
       const ErrorOr<std::uint32_t> current = memory.load_u32(uaddr);
@@ -512,6 +491,7 @@ ErrorOr<std::int64_t> FutexTable::cmp_requeue_pi(Task& task, GuestAddr uaddr, bo
                              task_exists, why)) {
           case PiWord::kAcquired:
             slots.wake_first(key1, handover_token(task));
+            acquired_for_top = true;
             task_count = 1;
             break;
           case PiWord::kHeld:
@@ -539,8 +519,64 @@ ErrorOr<std::int64_t> FutexTable::cmp_requeue_pi(Task& task, GuestAddr uaddr, bo
     });
     if (retry) continue;
     if (failure) return *failure;
+    report_wake(task, uaddr, acquired_for_top ? 1 : 0);
+    if (Tracer* t = tracer(); t != nullptr && task_count > (acquired_for_top ? 1 : 0)) [[unlikely]] {
+      t->futex_requeue(task, uaddr, uaddr2, acquired_for_top ? 1 : 0,
+                       static_cast<std::size_t>(task_count - (acquired_for_top ? 1 : 0)));
+    }
     return task_count;
   }
+}
+
+// The one way every op sleeps (wait, waitv, lock_pi, wait_requeue_pi): the task is marked as in a
+// futex wait while it is queued (for thread-exit and signal bookkeeping), and an attached tracer
+// hears of the wait before the thread sleeps (under no lock: from the lot's before_sleep hook,
+// after the bucket lock is released) and of the wake-up after it, with the waker's tid from the
+// unpark token.
+sync::WaitResult FutexTable::sleep(Task& task, const SleepOn& on, const FutexKey& key,
+                                   std::uint32_t bitset, sync::FunctionRef<bool()> still_blocked,
+                                   const sync::Deadline& deadline, std::uintptr_t data) noexcept {
+  const sync::WaitResult r = table_.wait(
+      key, bitset, still_blocked, deadline, /*interruptible=*/true,
+      [&] {
+        task.set_in_futex_wait(true);
+        if (Tracer* t = tracer()) [[unlikely]] t->futex_wait(task, on.uaddr);
+      },
+      data);
+  task.set_in_futex_wait(false);
+  if (r.status == WaitStatus::kWoken) {
+    if (Tracer* t = tracer()) [[unlikely]] {
+      const bool requeued = on.requeued != nullptr && *on.requeued;
+      t->futex_woken(task, requeued ? on.requeue_target : on.uaddr, waker_of(r.token));
+    }
+  }
+  return r;
+}
+
+sync::WaitResult FutexTable::sleep_multiple(Task& task, std::span<const FutexWaitvEntry> entries,
+                                            std::span<const FutexKey> keys,
+                                            std::span<const std::uint32_t> bitsets,
+                                            sync::FunctionRef<bool(std::size_t)> still_blocked,
+                                            const sync::Deadline& deadline) noexcept {
+  const sync::WaitResult r = table_.wait_multiple(
+      keys, bitsets, still_blocked, task.waitv_storage(), deadline, /*interruptible=*/true, [&] {
+        task.set_in_futex_wait(true);
+        if (Tracer* t = tracer()) [[unlikely]] {
+          for (const FutexWaitvEntry& e : entries) t->futex_wait(task, e.uaddr);
+        }
+      });
+  task.set_in_futex_wait(false);
+  if (r.status == WaitStatus::kWoken) {
+    if (Tracer* t = tracer()) [[unlikely]] {
+      t->futex_woken(task, entries[r.index].uaddr, waker_of(r.token));
+    }
+  }
+  return r;
+}
+
+void FutexTable::report_wake(Task& task, GuestAddr uaddr, std::size_t woken) noexcept {
+  if (woken == 0) return;
+  if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, woken);
 }
 
 }  // namespace futexbox::kernel

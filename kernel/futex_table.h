@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 
+#include "abi/futex.h"
 #include "kernel/error_or.h"
 #include "kernel/futex_key.h"
 #include "kernel/guest_memory.h"
@@ -26,11 +27,6 @@
 #include "sync/sharded_wait.h"
 
 namespace futexbox::kernel {
-
-inline constexpr std::uint32_t kFutexBitsetMatchAny = 0xffffffffu;
-inline constexpr std::uint32_t kFutexWaiters = 0x80000000u;
-inline constexpr std::uint32_t kFutexOwnerDied = 0x40000000u;
-inline constexpr std::uint32_t kFutexTidMask = 0x3fffffffu;
 
 struct FutexWaitvEntry {
   GuestAddr uaddr = 0;
@@ -109,6 +105,24 @@ class FutexTable {
   [[nodiscard]] Tracer* tracer() const noexcept { return tracer_.load(std::memory_order_acquire); }
 
  private:
+  // What a sleep reports to the tracer: the word it waits on, and for FUTEX_WAIT_REQUEUE_PI the PI
+  // lock it is woken on once CMP_REQUEUE_PI has set `*requeued` (under the bucket locks).
+  struct SleepOn {
+    GuestAddr uaddr = 0;
+    GuestAddr requeue_target = 0;
+    const bool* requeued = nullptr;
+  };
+  sync::WaitResult sleep(Task& task, const SleepOn& on, const FutexKey& key, std::uint32_t bitset,
+                         sync::FunctionRef<bool()> still_blocked, const sync::Deadline& deadline,
+                         std::uintptr_t data = 0) noexcept;
+  sync::WaitResult sleep_multiple(Task& task, std::span<const FutexWaitvEntry> entries,
+                                  std::span<const FutexKey> keys,
+                                  std::span<const std::uint32_t> bitsets,
+                                  sync::FunctionRef<bool(std::size_t)> still_blocked,
+                                  const sync::Deadline& deadline) noexcept;
+  // A wake-type op woke `woken` waiters of `uaddr` (reported only if some).
+  void report_wake(Task& task, GuestAddr uaddr, std::size_t woken) noexcept;
+
   Table table_;
   std::atomic<Tracer*> tracer_{nullptr};
 };

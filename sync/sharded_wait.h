@@ -262,10 +262,11 @@ class ShardedWait : public internal::ShardedWaitBase {
   }
 
   // With the slots of `from` and `to` both locked: if `check()` holds, wakes up to `max_wake`
-  // waiters on `from`, then moves up to `max_requeue` more to `to`. std::nullopt if check failed.
+  // waiters on `from` (handing each `token`), then moves up to `max_requeue` more to `to`.
+  // std::nullopt if check failed.
   std::optional<RequeueCounts> requeue(const Key& from, const Key& to, std::size_t max_wake,
-                                       std::size_t max_requeue,
-                                       FunctionRef<bool()> check) noexcept {
+                                       std::size_t max_requeue, FunctionRef<bool()> check,
+                                       std::uintptr_t token = 0) noexcept {
     const std::size_t s_from = slot_index(from);
     const std::size_t s_to = slot_index(to);
     count_in(s_to);  // wakes on `to` racing this requeue must take the slow path
@@ -273,12 +274,13 @@ class ShardedWait : public internal::ShardedWaitBase {
     parking_lot::with_locked_pair(park_key(s_from), park_key(s_to), [&](LockedBucketPair& pair) {
       if (!check()) return;
       RequeueCounts counts;
-      pair.unpark_filter(park_key(s_from), [&](ParkToken token) {
-        return select(token, from, kAnyBitset, counts.woken, max_wake);
-      });
-      pair.requeue_filter(park_key(s_from), park_key(s_to), [&](ParkToken token) {
-        const FilterOp op = select(token, from, kAnyBitset, counts.requeued, max_requeue);
-        if (op == FilterOp::kUnpark) record_of(token)->key = to;
+      pair.unpark_filter(
+          park_key(s_from),
+          [&](ParkToken t) { return select(t, from, kAnyBitset, counts.woken, max_wake); },
+          UnparkToken{token});
+      pair.requeue_filter(park_key(s_from), park_key(s_to), [&](ParkToken t) {
+        const FilterOp op = select(t, from, kAnyBitset, counts.requeued, max_requeue);
+        if (op == FilterOp::kUnpark) record_of(t)->key = to;
         return op;
       });
       if (s_from != s_to && counts.requeued != 0) {
@@ -295,23 +297,26 @@ class ShardedWait : public internal::ShardedWaitBase {
 
   // With the slots of `first` and `second` both locked, runs `op` (FUTEX_WAKE_OP's read-modify-
   // write); then wakes up to `max_first` waiters on `first` and, if op said so, up to
-  // `max_second` on `second`. Returns the two counts (0, 0 on kAbort).
+  // `max_second` on `second`, handing each `token`. Returns the two counts (0, 0 on kAbort).
   std::pair<std::size_t, std::size_t> wake_two(const Key& first, std::size_t max_first,
                                                const Key& second, std::size_t max_second,
-                                               FunctionRef<WakeTwoDecision()> op) noexcept {
+                                               FunctionRef<WakeTwoDecision()> op,
+                                               std::uintptr_t token = 0) noexcept {
     const std::size_t s1 = slot_index(first);
     const std::size_t s2 = slot_index(second);
     std::pair<std::size_t, std::size_t> woken{0, 0};
     parking_lot::with_locked_pair(park_key(s1), park_key(s2), [&](LockedBucketPair& pair) {
       const WakeTwoDecision decision = op();
       if (decision == WakeTwoDecision::kAbort) return;
-      pair.unpark_filter(park_key(s1), [&](ParkToken token) {
-        return select(token, first, kAnyBitset, woken.first, max_first);
-      });
+      pair.unpark_filter(
+          park_key(s1),
+          [&](ParkToken t) { return select(t, first, kAnyBitset, woken.first, max_first); },
+          UnparkToken{token});
       if (decision == WakeTwoDecision::kWakeBoth) {
-        pair.unpark_filter(park_key(s2), [&](ParkToken token) {
-          return select(token, second, kAnyBitset, woken.second, max_second);
-        });
+        pair.unpark_filter(
+            park_key(s2),
+            [&](ParkToken t) { return select(t, second, kAnyBitset, woken.second, max_second); },
+            UnparkToken{token});
       }
     });
     return woken;

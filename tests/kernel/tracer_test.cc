@@ -202,5 +202,128 @@ TEST_F(TracerTest, RequeuesAreReportedAndDetachingStopsEverything) {
   for (const Event& e : after) EXPECT_EQ(e.what, "exit");
 }
 
+// Every op sleeps through FutexTable's one sleep helper, so futex_waitv, WAKE_OP and the
+// requeue-PI pair report wait / woken (with the waker) / wake like FUTEX_WAIT and FUTEX_WAKE do.
+// These fail if any of them goes around it.
+namespace {
+
+std::vector<Event> of_thread(const std::vector<Event>& events, pid_t tid) {
+  std::vector<Event> out;
+  for (const Event& e : events) {
+    if (e.tid == tid && e.what != "entry" && e.what != "exit") out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_F(TracerTest, AFutexWaitvSaysWhichWordWokeItAndWho) {
+  kernel_.set_tracer(&tracer_);
+  struct Waitv {
+    std::uint64_t val, uaddr;
+    std::uint32_t flags, reserved;
+  };
+  const Waitv entries[3] = {{0, kBase, 0x82, 0}, {0, kBase + 64, 0x82, 0}, {0, kBase + 128, 0x82, 0}};
+  ASSERT_TRUE(memory_->copy_out(kBase + 1024, entries, sizeof entries));
+  std::atomic<pid_t> waiter_tid{0};
+  std::atomic<std::int64_t> result{-1};
+  std::thread waiter([&] {
+    Task& t = kernel_.create_thread(main_->process());
+    t.attach_to_current_thread();
+    waiter_tid = t.tid();
+    result = syscalls::dispatch(kernel_, t, syscalls::SyscallArgs{SYS_futex_waitv, {kBase + 1024, 3, 0, 0, 0, 0}});
+    kernel_.exit_task(t);
+  });
+  const FutexKey key{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase + 64};
+  ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key) == 1; }));
+  ASSERT_EQ(futex(*main_, kBase + 64, FUTEX_WAKE_PRIVATE, 1), 1);
+  waiter.join();
+  EXPECT_EQ(result.load(), 1);
+  const pid_t w = waiter_tid.load();
+  const pid_t m = main_->tid();
+  const std::vector<Event> events = tracer_.take();
+  EXPECT_EQ(of_thread(events, w), (std::vector<Event>{{"wait", w, kBase, 0, 0},
+                                                      {"wait", w, kBase + 64, 0, 0},
+                                                      {"wait", w, kBase + 128, 0, 0},
+                                                      {"woken", w, kBase + 64, m, 0}}));
+  EXPECT_EQ(of_thread(events, m), (std::vector<Event>{{"wake", m, kBase + 64, 1, 0}}));
+}
+
+TEST_F(TracerTest, AWakeOpReportsTheWakesOfBothWordsAndTheWaker) {
+  kernel_.set_tracer(&tracer_);
+  std::atomic<pid_t> tid1{0}, tid2{0};
+  std::atomic<std::int64_t> r1{1}, r2{1};
+  std::thread w1 = waiter_calling(FUTEX_WAIT_PRIVATE, tid1, r1);
+  const FutexKey key1{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase};
+  ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key1) == 1; }));
+  std::thread w2([&] {
+    Task& t = kernel_.create_thread(main_->process());
+    t.attach_to_current_thread();
+    tid2 = t.tid();
+    r2 = futex(t, kBase + 64, FUTEX_WAIT_PRIVATE, 0);
+    kernel_.exit_task(t);
+  });
+  const FutexKey key2{FutexKey::Kind::kPrivate, memory_->address_space_id(), kBase + 64};
+  ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(key2) == 1; }));
+  // val3 = 0 is FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0): *uaddr2 = 0, and since it was 0,
+  // wake one on uaddr2 (val2 = 1) as well as one on uaddr (val = 1).
+  ASSERT_EQ(futex(*main_, kBase, FUTEX_WAKE_OP_PRIVATE, 1, 1, kBase + 64), 2);
+  w1.join();
+  w2.join();
+  EXPECT_EQ(r1.load(), 0);
+  EXPECT_EQ(r2.load(), 0);
+  const pid_t m = main_->tid();
+  const std::vector<Event> events = tracer_.take();
+  EXPECT_EQ(of_thread(events, tid1.load()), (std::vector<Event>{{"wait", tid1.load(), kBase, 0, 0},
+                                                                 {"woken", tid1.load(), kBase, m, 0}}));
+  EXPECT_EQ(of_thread(events, tid2.load()),
+            (std::vector<Event>{{"wait", tid2.load(), kBase + 64, 0, 0},
+                                {"woken", tid2.load(), kBase + 64, m, 0}}));
+  EXPECT_EQ(of_thread(events, m), (std::vector<Event>{{"wake", m, kBase, 1, 0},
+                                                      {"wake", m, kBase + 64, 1, 0}}));
+}
+
+TEST_F(TracerTest, TheRequeuePiPairSaysWhoHandedEachWaiterTheLock) {
+  kernel_.set_tracer(&tracer_);
+  constexpr GuestAddr kCond = kBase;
+  constexpr GuestAddr kLock = kBase + 64;
+  const pid_t m = main_->tid();
+  // Two waiters on the condition word, to be requeued onto the PI lock kLock.
+  std::atomic<pid_t> tids[2] = {0, 0};
+  std::atomic<std::int64_t> results[2] = {1, 1};
+  std::vector<std::thread> waiters;
+  const FutexKey cond_key{FutexKey::Kind::kPrivate, memory_->address_space_id(), kCond};
+  for (int i = 0; i < 2; ++i) {
+    waiters.emplace_back([&, i] {
+      Task& t = kernel_.create_thread(main_->process());
+      t.attach_to_current_thread();
+      tids[i] = t.tid();
+      results[i] = futex(t, kCond, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 0, 0, kLock);
+      if (results[i] == 0) {  // owns kLock: hand it on as a condvar's waiter would
+        (void)futex(t, kLock, FUTEX_UNLOCK_PI_PRIVATE, 0);
+      }
+      kernel_.exit_task(t);
+    });
+    ASSERT_TRUE(eventually([&] { return kernel_.futexes().table().waiters_on(cond_key) == static_cast<std::size_t>(i) + 1; }));
+  }
+  // kLock is free: CMP_REQUEUE_PI takes it for the oldest waiter and requeues the other onto it.
+  ASSERT_EQ(futex(*main_, kCond, FUTEX_CMP_REQUEUE_PI_PRIVATE, 1, 1, kLock), 2);
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(results[0].load(), 0);
+  EXPECT_EQ(results[1].load(), 0);
+  const pid_t first = tids[0].load();
+  const pid_t second = tids[1].load();
+  const std::vector<Event> events = tracer_.take();
+  // The first was woken on the condition word by the requeuer, owning the lock.
+  EXPECT_EQ(of_thread(events, first), (std::vector<Event>{{"wait", first, kCond, 0, 0},
+                                                          {"woken", first, kCond, m, 0},
+                                                          {"wake", first, kLock, 1, 0}}));
+  // The second, requeued, was handed the lock by the first's unlock: woken on the lock word.
+  EXPECT_EQ(of_thread(events, second), (std::vector<Event>{{"wait", second, kCond, 0, 0},
+                                                           {"woken", second, kLock, first, 0}}));
+  EXPECT_EQ(of_thread(events, m), (std::vector<Event>{{"wake", m, kCond, 1, 0},
+                                                      {"requeue", m, kCond, 64, 1 * 100 + 1}}));
+}
+
 }  // namespace
 }  // namespace futexbox::kernel

@@ -158,6 +158,15 @@ TEST(RunDeadlock, RunReportsAndAbortsLikeTrace) {
   EXPECT_NE(f.err.find("futexbox run: --on-deadlock=abort: killing process"), std::string::npos) << f.err;
 }
 
+// The deadlock watch sees an image exec'd with an empty environment (the exec guard carries
+// FUTEXBOX_AGENT_TRACE into it), so its deadlock is reported and ended as the guest's own is.
+TEST(RunDeadlock, AnImageExecdWithAnEmptyEnvironmentIsStillWatched) {
+  const Finished f = run({kFutexbox, "run", "--on-deadlock=abort", "env", "-i", guest("deadlock")});
+  EXPECT_EQ(f.signal(), SIGKILL) << f.describe();
+  EXPECT_LT(f.seconds, 1.5) << f.describe();
+  EXPECT_NE(f.err.find("futexbox run: deadlock in process"), std::string::npos) << f.err;
+}
+
 TEST(RunDeadlock, APiCycleIsFoundWhileMainRunsOn) {
   for (const char* command : {"run", "trace"}) {
     RunSpec spec;

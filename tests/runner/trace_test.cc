@@ -89,6 +89,27 @@ TEST(Trace, SameLinesAsStraceForADeterministicGuest) {
   std::filesystem::remove(strace_log);
 }
 
+// A guest that execs with an empty environment (env -i, execle with envp = {NULL}) keeps every
+// agent variable through the exec guard, FUTEXBOX_AGENT_TRACE included: the new image is traced
+// as strace -f would trace it. (It used to keep LD_PRELOAD and the stats page only, and the
+// image's calls went missing.)
+TEST(Trace, AnImageExecdWithAnEmptyEnvironmentIsStillTraced) {
+  const Finished f = run({kFutexbox, "trace", "env", "-i", guest("strace_calls")});
+  ASSERT_EQ(f.exit_code(), 0) << f.describe();
+  const Finished s = run({"strace", "-f", "-e", "trace=futex", "env", "-i", guest("strace_calls")});
+  ASSERT_EQ(s.exit_code(), 0) << s.describe();
+  // Library addresses differ between the two runs (the guest is not re-executed without ASLR
+  // through env): compare them as "0x7f...".
+  const auto masked = [](const std::string& text) {
+    std::vector<std::string> lines = lines_of(text);
+    for (std::string& line : lines) line = std::regex_replace(line, std::regex("0x7f[0-9a-f]+"), "0x7f...");
+    return lines;
+  };
+  const std::vector<std::string> expected = masked(s.err);
+  ASSERT_GE(expected.size(), 31u);
+  EXPECT_EQ(masked(f.err), expected);
+}
+
 TEST(Trace, FutexWaitvLinesAreStracesToo) {
   // strace decodes futex_waitv's waiters array (read at entry): the first 32, then "...".
   const Finished f = run({kFutexbox, "trace", guest("waitv_calls")});
@@ -361,6 +382,35 @@ TEST(TraceChrome, SlicesFlowsFromWakerToWokenCountersAndNames) {
   EXPECT_EQ(phases["s"], phases["f"]);
   EXPECT_GT(phases["C"], 0);
   EXPECT_GE(phases["M"], 2);
+}
+
+// A served futex_waitv reports its wait and wake-up like any wait (FutexTable's one sleep
+// helper), so the private round trip of waitv_mixed gets an arrow from the waker to the waitv.
+TEST(TraceChrome, AFutexWaitvWokenByAServedWakeHasItsFlow) {
+  int code = 0;
+  int sig = 0;
+  const nlohmann::json doc = chrome_trace_of({guest("waitv_mixed")}, &code, &sig);
+  ASSERT_EQ(code, 0);
+  std::map<std::uint64_t, nlohmann::json> starts;
+  std::set<std::int64_t> waitv_threads;
+  std::vector<nlohmann::json> ends;
+  for (const nlohmann::json& e : doc.at("traceEvents")) {
+    const std::string ph = e.at("ph");
+    if (ph == "X" && e.at("name") == "futex_waitv") waitv_threads.insert(e.at("tid").get<std::int64_t>());
+    if (ph == "s") starts[e.at("id").get<std::uint64_t>()] = e;
+    if (ph == "f") ends.push_back(e);
+  }
+  ASSERT_FALSE(waitv_threads.empty());
+  int waitv_flows = 0;
+  for (const nlohmann::json& f : ends) {
+    const auto s = starts.find(f.at("id").get<std::uint64_t>());
+    ASSERT_NE(s, starts.end());
+    if (waitv_threads.count(f.at("tid").get<std::int64_t>()) != 0) {
+      EXPECT_NE(s->second.at("tid"), f.at("tid"));
+      ++waitv_flows;
+    }
+  }
+  EXPECT_EQ(waitv_flows, 1);  // the private wake; the shared one is the host's, unseen
 }
 
 TEST(TraceChrome, ACrashingGuestStillGivesOneValidDocument) {
