@@ -1,7 +1,7 @@
 // EventFd: eventfd(2)'s 8-byte counter, and EventFdWaits, the 512-slot wait table its blocked
 // readers and writers sleep in.
 //
-// An eventfd is the pattern document's "perfect fit" for the sharded slots: a counter and a wait,
+// An eventfd is a perfect fit for the sharded slots (docs/wait-table.md): a counter and a wait,
 // with no per-waiter state beyond the key. The counter is a lock-free atomic; a reader that finds
 // it 0 (or a writer that would overflow it) waits on the table under the key of this eventfd with
 // bitset kReaders (or kWriters), re-checking the counter under the slot's bucket lock; whoever

@@ -9,7 +9,7 @@
 //
 // Why readers and writers park on the lot keyed by the pipe and not in the shared futex slots: a
 // pipe's wait has unique per-key state (the buffer, the reader and writer counts, a wake condition
-// that is not "a word changed"), so it is a per-key manager's wait, as the pattern document argues;
+// that is not "a word changed"), so it is a per-key manager's wait, as docs/wait-table.md argues;
 // the 512 slots are for waits that have no state but their key. docs/pipes.md has the long form.
 //
 // Locking: `mutex_` (Linux's pipe->mutex) guards the ring. The counts a sleeper re-checks under

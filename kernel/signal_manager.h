@@ -3,7 +3,7 @@
 //
 // Why a per-key manager and not the shared wait slots. A signal's state is unique to its key (a
 // process's 64 actions and shared queue, a thread's mask, queue and alternate stack) and must be
-// removed exactly once when the key dies; that is what the pattern document keeps per-key
+// removed exactly once when the key dies; that is what docs/wait-table.md keeps per-key
 // managers for. The state lives in two oneTBB concurrent_hash_maps (pid -> process, tid -> thread;
 // the C++ counterpart of the DashMap the design names), so lookups by unrelated senders never
 // serialise on one lock; signal queues are Boost small_vectors (a few entries inline).

@@ -53,6 +53,7 @@ FutexCall describe_futex_call(std::uint64_t nr, std::span<const std::uint64_t, 6
       c.timeout_arg = 3;
       c.array = args[0];
       c.entries = u32(args[1]);
+      c.op = static_cast<int>(u32(args[2]));  // the flags, which must be 0
       break;
     case abi::kSysFutexWake:  // (uaddr, mask, nr, flags)
       c.stats_slot = kFutexWakeSlot;
@@ -83,9 +84,11 @@ FutexCall describe_futex_call(std::uint64_t nr, std::span<const std::uint64_t, 6
 
 std::uint32_t entries_to_read(const FutexCall& call) noexcept {
   if (call.array == 0) return 0;
-  if (call.nr == abi::kSysFutexRequeue) return call.op == 0 ? 2 : 0;
+  // Both calls' flags must be 0, and futex_waitv's 0 < nr_futexes <= FUTEX_WAITV_MAX, or Linux
+  // reads nothing.
+  if (call.op != 0) return 0;
+  if (call.nr == abi::kSysFutexRequeue) return 2;
   if (call.nr != abi::kSysFutexWaitv) return 0;
-  // futex_waitv: flags must be 0 and 0 < nr_futexes <= FUTEX_WAITV_MAX, or Linux reads nothing.
   return call.entries != 0 && call.entries <= futex::kWaitvMax ? call.entries : 0;
 }
 

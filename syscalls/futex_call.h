@@ -43,7 +43,8 @@ enum class FutexKeys : std::uint8_t {
 struct FutexCall {
   std::uint32_t nr = 0;      // the syscall (abi::kSysFutex, kSysFutexWaitv, ...)
   bool family = false;       // false: not a futex-family call; nothing below is meaningful
-  int op = 0;                // futex(2): the op argument as the kernel reads it (32 bits)
+  int op = 0;                // futex(2): the op argument as the kernel reads it (32 bits);
+                             // futex_waitv, futex_requeue: their flags argument
   int cmd = -1;              // futex(2): op & FUTEX_CMD_MASK
   FutexKeys keys = FutexKeys::kPrivate;
   bool may_sleep = false;      // may block (a wait, a PI lock, a waitv)

@@ -63,7 +63,7 @@ struct StdAtomic {
 };
 
 // The design the sharded table replaced: a concurrent map from key to heap-allocated per-key wait
-// state (DashMap<Key, Arc<State>> in the pattern document), created by the first waiter and erased
+// state (a DashMap<Key, Arc<State>> in Rust), created by the first waiter and erased
 // by the last.
 struct ConcurrentMap {
   static constexpr const char* kName = "concurrent_map";

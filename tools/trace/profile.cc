@@ -62,8 +62,8 @@ std::vector<WakeFlow> wake_flows(const std::vector<TraceEvent>& sorted) {
   std::vector<WakeFlow> flows;
   std::map<std::pair<std::int32_t, std::uint64_t>, std::uint64_t> last_wake;  // (tid, uaddr) -> ts
   for (const TraceEvent& e : sorted) {
-    if (e.kind == TraceKind::kWake) {
-      last_wake[{e.tid, e.v[0]}] = e.ts_ns;
+    if (e.kind == TraceKind::kWake || (e.kind == TraceKind::kRequeue && e.v[2] != 0)) {
+      last_wake[{e.tid, e.v[0]}] = e.ts_ns;  // a requeue's wakes are wakes of its first word
     } else if (e.kind == TraceKind::kWoken) {
       const auto waker = static_cast<std::int32_t>(e.v[1]);
       auto wake = last_wake.find({waker, e.v[0]});
