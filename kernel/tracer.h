@@ -33,7 +33,10 @@ class Tracer {
   // A futex wait that queued and is about to sleep on `uaddr`.
   virtual void futex_wait(Task& /*task*/, GuestAddr /*uaddr*/) noexcept {}
   // That wait ended by a wake; `waker` is the tid of the task whose wake it was, a PI lock's
-  // hand-over included (0: unknown, e.g. a requeue or WAKE_OP wake).
+  // hand-over included (0: unknown, a wake with no waking task). Every op reports through
+  // FutexTable's one sleep helper: waits, PI locks, futex_waitv (a futex_wait per entry before it
+  // sleeps, the woken entry's word after) and WAIT_REQUEUE_PI (woken on the PI lock's word once
+  // requeued onto it).
   virtual void futex_woken(Task& /*task*/, GuestAddr /*uaddr*/, pid_t /*waker*/) noexcept {}
   // A wake-type operation woke `woken` waiters of `uaddr` (only reported when woken > 0).
   virtual void futex_wake(Task& /*task*/, GuestAddr /*uaddr*/, std::size_t /*woken*/) noexcept {}
