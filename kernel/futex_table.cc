@@ -574,9 +574,4 @@ sync::WaitResult FutexTable::sleep_multiple(Task& task, std::span<const FutexWai
   return r;
 }
 
-void FutexTable::report_wake(Task& task, GuestAddr uaddr, std::size_t woken) noexcept {
-  if (woken == 0) return;
-  if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, woken);
-}
-
 }  // namespace futexbox::kernel

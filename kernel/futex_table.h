@@ -120,8 +120,12 @@ class FutexTable {
                                   std::span<const std::uint32_t> bitsets,
                                   sync::FunctionRef<bool(std::size_t)> still_blocked,
                                   const sync::Deadline& deadline) noexcept;
-  // A wake-type op woke `woken` waiters of `uaddr` (reported only if some).
-  void report_wake(Task& task, GuestAddr uaddr, std::size_t woken) noexcept;
+  // A wake-type op woke `woken` waiters of `uaddr` (reported only if some). Inline: a wake of
+  // nobody, the fast path, pays one compare.
+  void report_wake(Task& task, GuestAddr uaddr, std::size_t woken) noexcept {
+    if (woken == 0) [[likely]] return;
+    if (Tracer* t = tracer(); t != nullptr) [[unlikely]] t->futex_wake(task, uaddr, woken);
+  }
 
   Table table_;
   std::atomic<Tracer*> tracer_{nullptr};

@@ -16,10 +16,18 @@
 
 namespace futexbox::syscalls {
 
-struct FutexServer {
-  kernel::FutexTable& futexes;
-  // FUTEX_LOCK_PI's owner check (ESRCH when the TID in the word names no thread).
-  sync::FunctionRef<bool(pid_t)> task_exists;
+// A FutexTable and FUTEX_LOCK_PI's owner check (ESRCH when the TID in the word names no thread):
+// what the handlers (futex_handlers.h) need of a kernel.
+class FutexServer {
+ public:
+  FutexServer(kernel::FutexTable& futexes, sync::FunctionRef<bool(pid_t)> task_exists) noexcept
+      : futexes_(futexes), task_exists_(task_exists) {}
+  [[nodiscard]] kernel::FutexTable& futexes() const noexcept { return futexes_; }
+  [[nodiscard]] bool task_exists(pid_t tid) const { return task_exists_(tid); }
+
+ private:
+  kernel::FutexTable& futexes_;
+  sync::FunctionRef<bool(pid_t)> task_exists_;
 };
 
 // What the guest's rax gets: a value, -errno, or a restart code (syscalls/restart.h); ENOSYS for
@@ -27,12 +35,6 @@ struct FutexServer {
 std::int64_t dispatch_futex(const FutexServer& server, kernel::Task& task,
                             const SyscallArgs& args) noexcept;
 
-// The handlers themselves (sys_futex.cc); the syscall table's entries wrap them.
-kernel::ErrorOr<std::int64_t> futex(const FutexServer&, kernel::Task&, const SyscallArgs&);
-kernel::ErrorOr<std::int64_t> futex_waitv(const FutexServer&, kernel::Task&, const SyscallArgs&);
-kernel::ErrorOr<std::int64_t> futex_wake(const FutexServer&, kernel::Task&, const SyscallArgs&);
-kernel::ErrorOr<std::int64_t> futex_wait(const FutexServer&, kernel::Task&, const SyscallArgs&);
-kernel::ErrorOr<std::int64_t> futex_requeue(const FutexServer&, kernel::Task&, const SyscallArgs&);
 // restart_syscall(2) for a futex wait that left a restart block (EINTR if none is armed).
 kernel::ErrorOr<std::int64_t> futex_restart(kernel::FutexTable& futexes, kernel::Task& task);
 

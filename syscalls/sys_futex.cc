@@ -1,37 +1,27 @@
-// The futex family's entries in the syscall table: the handlers of futex_dispatch.cc on the
+// The futex family's entries in the syscall table: the handlers of futex_handlers.h on the
 // kernel's futex table, with the kernel's own task registry answering FUTEX_LOCK_PI's owner check;
 // and restart_syscall(2), which resumes whichever wait (poll or futex) left a restart block.
 #include "syscalls/futex_dispatch.h"
+#include "syscalls/futex_handlers.h"
 #include "syscalls/handlers.h"
 
 namespace futexbox::syscalls {
-namespace {
 
-// Runs `handler` on the kernel's futex table, with the kernel's task registry (and its host oracle)
-// answering FUTEX_LOCK_PI's owner check.
-template <class Handler>
-ErrorOr<std::int64_t> on_kernel(Kernel& kernel, Task& task, const SyscallArgs& args,
-                                Handler handler) {
-  auto exists = [&kernel](pid_t tid) { return kernel.task_exists(tid); };
-  return handler(FutexServer{kernel.futexes(), exists}, task, args);
-}
-
-}  // namespace
-
+// The handlers instantiated with the Kernel as their server (its futexes() and task_exists()).
 ErrorOr<std::int64_t> sys_futex(Kernel& kernel, Task& task, const SyscallArgs& args) {
-  return on_kernel(kernel, task, args, futex);
+  return futex(kernel, task, args);
 }
 ErrorOr<std::int64_t> sys_futex_waitv(Kernel& kernel, Task& task, const SyscallArgs& args) {
-  return on_kernel(kernel, task, args, futex_waitv);
+  return futex_waitv(kernel, task, args);
 }
 ErrorOr<std::int64_t> sys_futex_wake(Kernel& kernel, Task& task, const SyscallArgs& args) {
-  return on_kernel(kernel, task, args, futex_wake);
+  return futex_wake(kernel, task, args);
 }
 ErrorOr<std::int64_t> sys_futex_wait(Kernel& kernel, Task& task, const SyscallArgs& args) {
-  return on_kernel(kernel, task, args, futex_wait);
+  return futex_wait(kernel, task, args);
 }
 ErrorOr<std::int64_t> sys_futex_requeue(Kernel& kernel, Task& task, const SyscallArgs& args) {
-  return on_kernel(kernel, task, args, futex_requeue);
+  return futex_requeue(kernel, task, args);
 }
 
 ErrorOr<std::int64_t> sys_restart_syscall(Kernel& kernel, Task& task, const SyscallArgs&) {
