@@ -7,6 +7,8 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
+  # clang for the thread-safety preset (-Wthread-safety checks the lock annotations).
+  clang
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-container-dev libtbb-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev

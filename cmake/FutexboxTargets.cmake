@@ -6,6 +6,11 @@ function(futexbox_target_defaults target)
   if(FUTEXBOX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  # Clang's thread-safety analysis of the FUTEXBOX_GUARDED_BY / REQUIRES annotations
+  # (sync/thread_annotations.h); GCC has no such analysis and ignores the annotations.
+  if(FUTEXBOX_THREAD_SAFETY AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
   if(FUTEXBOX_SANITIZE)
     list(JOIN FUTEXBOX_SANITIZE "," sanitizers)
     target_compile_options(${target} PRIVATE -fsanitize=${sanitizers} -fno-omit-frame-pointer

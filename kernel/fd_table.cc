@@ -14,7 +14,7 @@ int FdTable::lowest_free(int min_fd) const noexcept {
 
 ErrorOr<int> FdTable::install(std::shared_ptr<File> file, bool cloexec, int min_fd) {
   if (min_fd < 0 || min_fd >= kMaxDescriptors) return Errno::kEINVAL;
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   const int fd = lowest_free(min_fd);
   if (fd < 0) return Errno::kEMFILE;
   if (static_cast<std::size_t>(fd) >= entries_.size()) entries_.resize(static_cast<std::size_t>(fd) + 1);
@@ -24,7 +24,7 @@ ErrorOr<int> FdTable::install(std::shared_ptr<File> file, bool cloexec, int min_
 
 ErrorOr<std::pair<int, int>> FdTable::install_pair(std::shared_ptr<File> a,
                                                    std::shared_ptr<File> b, bool cloexec) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   const int first = lowest_free(0);
   if (first < 0) return Errno::kEMFILE;
   const int second = lowest_free(first + 1);
@@ -38,7 +38,7 @@ ErrorOr<std::pair<int, int>> FdTable::install_pair(std::shared_ptr<File> a,
 }
 
 std::shared_ptr<File> FdTable::get(int fd) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
   return entries_[static_cast<std::size_t>(fd)].file;
 }
@@ -46,7 +46,7 @@ std::shared_ptr<File> FdTable::get(int fd) {
 ErrorOr<void> FdTable::close(int fd) {
   std::shared_ptr<File> released;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size() ||
         entries_[static_cast<std::size_t>(fd)].file == nullptr) {
       return Errno::kEBADF;
@@ -60,7 +60,7 @@ ErrorOr<void> FdTable::close(int fd) {
 ErrorOr<int> FdTable::duplicate_to(int oldfd, int newfd, bool cloexec) {
   std::shared_ptr<File> released;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     if (oldfd < 0 || static_cast<std::size_t>(oldfd) >= entries_.size() ||
         entries_[static_cast<std::size_t>(oldfd)].file == nullptr) {
       return Errno::kEBADF;
@@ -77,7 +77,7 @@ ErrorOr<int> FdTable::duplicate_to(int oldfd, int newfd, bool cloexec) {
 }
 
 ErrorOr<bool> FdTable::cloexec(int fd) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size() ||
       entries_[static_cast<std::size_t>(fd)].file == nullptr) {
     return Errno::kEBADF;
@@ -86,7 +86,7 @@ ErrorOr<bool> FdTable::cloexec(int fd) {
 }
 
 ErrorOr<void> FdTable::set_cloexec(int fd, bool value) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size() ||
       entries_[static_cast<std::size_t>(fd)].file == nullptr) {
     return Errno::kEBADF;
@@ -98,13 +98,13 @@ ErrorOr<void> FdTable::set_cloexec(int fd, bool value) {
 void FdTable::close_all() {
   std::vector<Entry> released;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     released.swap(entries_);
   }
 }
 
 std::size_t FdTable::open_count() {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   std::size_t n = 0;
   for (const Entry& e : entries_) n += e.file != nullptr;
   return n;

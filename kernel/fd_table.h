@@ -9,11 +9,11 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "kernel/error_or.h"
 #include "kernel/file.h"
+#include "sync/mutex.h"
 
 namespace futexbox::kernel {
 
@@ -47,10 +47,11 @@ class FdTable {
     std::shared_ptr<File> file;
     bool cloexec = false;
   };
-  [[nodiscard]] int lowest_free(int min_fd) const noexcept;  // mutex_ held; -1 if none
+  // -1 if none.
+  [[nodiscard]] int lowest_free(int min_fd) const noexcept FUTEXBOX_REQUIRES(mutex_);
 
-  std::mutex mutex_;
-  std::vector<Entry> entries_;  // guarded by mutex_
+  sync::Mutex mutex_;
+  std::vector<Entry> entries_ FUTEXBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace futexbox::kernel

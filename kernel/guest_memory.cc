@@ -64,7 +64,7 @@ ErrorOr<void> FlatGuestMemory::map(GuestAddr base, std::size_t size, Prot prot,
     object_offset = 0;
   }
   if (object_offset + size > object->size()) return Errno::kEINVAL;
-  std::lock_guard lock(writer_mutex_);
+  sync::MutexLock lock(writer_mutex_);
   RegionTable table = *regions_.load(std::memory_order_relaxed);
   for (const Region& r : table) {
     if (base < r.base + r.size && r.base < base + size) return Errno::kEINVAL;
@@ -75,7 +75,7 @@ ErrorOr<void> FlatGuestMemory::map(GuestAddr base, std::size_t size, Prot prot,
 }
 
 ErrorOr<void> FlatGuestMemory::protect(GuestAddr base, Prot prot) {
-  std::lock_guard lock(writer_mutex_);
+  sync::MutexLock lock(writer_mutex_);
   RegionTable table = *regions_.load(std::memory_order_relaxed);
   for (Region& r : table) {
     if (r.base == base) {
@@ -88,7 +88,7 @@ ErrorOr<void> FlatGuestMemory::protect(GuestAddr base, Prot prot) {
 }
 
 ErrorOr<void> FlatGuestMemory::unmap(GuestAddr base) {
-  std::lock_guard lock(writer_mutex_);
+  sync::MutexLock lock(writer_mutex_);
   RegionTable table = *regions_.load(std::memory_order_relaxed);
   auto it = std::find_if(table.begin(), table.end(),
                          [&](const Region& r) { return r.base == base; });

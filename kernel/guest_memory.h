@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <atomic>
-#include <mutex>
 #include <vector>
 
 #include "kernel/error_or.h"
+#include "sync/mutex.h"
 
 namespace futexbox::kernel {
 
@@ -117,8 +117,8 @@ class FlatGuestMemory final : public GuestMemory {
 
   const Region* find(const RegionTable& table, GuestAddr addr, std::size_t size) const noexcept;
   ErrorOr<std::byte*> translate(GuestAddr addr, std::size_t size, Prot need) const noexcept;
-  // Preconditions: writer_mutex_ held. Publishes a new immutable table.
-  void publish(RegionTable table);
+  // Publishes a new immutable table.
+  void publish(RegionTable table) FUTEXBOX_REQUIRES(writer_mutex_);
 
   // Readers (every access) load the current table without a lock; writers (map, protect, unmap)
   // copy it, change the copy and publish it. Old tables are kept until the memory is destroyed:
@@ -127,8 +127,8 @@ class FlatGuestMemory final : public GuestMemory {
   // never a host crash).
   std::uint64_t space_id_;
   std::atomic<const RegionTable*> regions_{nullptr};
-  std::mutex writer_mutex_;
-  std::vector<std::unique_ptr<RegionTable>> tables_;  // guarded by writer_mutex_
+  sync::Mutex writer_mutex_;
+  std::vector<std::unique_ptr<RegionTable>> tables_ FUTEXBOX_GUARDED_BY(writer_mutex_);
 };
 
 // Fresh identifiers for address spaces and memory objects (never 0).

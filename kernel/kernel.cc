@@ -5,7 +5,7 @@ namespace futexbox::kernel {
 Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory, pid_t tid, std::uint32_t uid) {
   Task* ref = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     const pid_t pid = tid != 0 ? tid : next_tid_++;
     auto process = std::make_unique<Process>(pid, std::move(memory), uid);
     auto task = std::make_unique<Task>(*process, pid);
@@ -20,7 +20,7 @@ Task& Kernel::create_process(std::shared_ptr<GuestMemory> memory, pid_t tid, std
 Task& Kernel::create_thread(Process& process, pid_t tid, abi::sig::SigSet mask) {
   Task* ref = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     if (tid == 0) tid = next_tid_++;
     auto task = std::make_unique<Task>(process, tid);
     ref = task.get();
@@ -31,7 +31,7 @@ Task& Kernel::create_thread(Process& process, pid_t tid, abi::sig::SigSet mask) 
 }
 
 Task* Kernel::find_task(pid_t tid) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   auto it = tasks_.find(tid);
   return it == tasks_.end() ? nullptr : it->second.get();
 }
@@ -42,7 +42,7 @@ bool Kernel::task_exists(pid_t tid) {
 }
 
 std::size_t Kernel::task_count(pid_t pid) {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   std::size_t n = 0;
   for (const auto& [tid, task] : tasks_) n += task->process().pid() == pid;
   return n;
@@ -58,7 +58,7 @@ void Kernel::exec_task(Task& task) {
 }
 
 std::size_t Kernel::process_count() {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   return processes_.size();
 }
 
@@ -68,7 +68,7 @@ void Kernel::remove_task(Task& task) {
   std::unique_ptr<Process> last;  // declared first: destroyed after its task
   std::unique_ptr<Task> gone;
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     const pid_t pid = task.process().pid();
     auto it = tasks_.find(task.tid());
     if (it == tasks_.end()) return;

@@ -6,7 +6,6 @@
 #include <sys/types.h>
 
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
 #include "kernel/eventfd.h"
@@ -16,6 +15,7 @@
 #include "kernel/signal_manager.h"
 #include "kernel/task.h"
 #include "kernel/thread_exit.h"
+#include "sync/mutex.h"
 
 namespace futexbox::kernel {
 
@@ -69,10 +69,10 @@ class Kernel {
   PipeManager pipes_;
   EventFdWaits eventfd_waits_;
   bool (*host_task_oracle_)(pid_t) = nullptr;
-  std::mutex mutex_;
-  pid_t next_tid_ = 1000;  // guarded by mutex_
-  std::unordered_map<pid_t, std::unique_ptr<Process>> processes_;  // guarded by mutex_
-  std::unordered_map<pid_t, std::unique_ptr<Task>> tasks_;         // guarded by mutex_
+  sync::Mutex mutex_;
+  pid_t next_tid_ FUTEXBOX_GUARDED_BY(mutex_) = 1000;
+  std::unordered_map<pid_t, std::unique_ptr<Process>> processes_ FUTEXBOX_GUARDED_BY(mutex_);
+  std::unordered_map<pid_t, std::unique_ptr<Task>> tasks_ FUTEXBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace futexbox::kernel

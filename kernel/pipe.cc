@@ -34,7 +34,7 @@ ErrorOr<std::int64_t> Pipe::read(FileIo& io, IoVector& to, bool nonblocking) noe
   std::size_t total = to.remaining();
   if (total == 0) return 0;  // "Reads with count = 0 should always return 0."
   std::int64_t ret = 0;
-  std::unique_lock lock(mutex_);
+  sync::MutexLock lock(mutex_);
   for (;;) {
     if (head_ != tail_) {
       Slot& buf = slot(tail_);
@@ -88,7 +88,7 @@ ErrorOr<std::int64_t> Pipe::write(FileIo& io, IoVector& from, bool nonblocking,
     io.signals.raise_on_thread(io.task, abi::sig::kSigPipe);
     if (ret == 0) ret = -static_cast<std::int64_t>(Errno::kEPIPE);
   };
-  std::unique_lock lock(mutex_);
+  sync::MutexLock lock(mutex_);
   if (readers_.load(std::memory_order_relaxed) == 0) {
     epipe();
     return Errno::kEPIPE;
@@ -152,7 +152,7 @@ ErrorOr<std::int64_t> Pipe::write(FileIo& io, IoVector& from, bool nonblocking,
 }
 
 std::size_t Pipe::bytes_buffered() {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   std::size_t n = 0;
   for (std::uint32_t i = tail_; i != head_; ++i) n += slot(i).len;
   return n;
@@ -165,7 +165,7 @@ ErrorOr<std::int64_t> Pipe::set_capacity(std::uint64_t size) {
   const std::uint64_t bytes = size < kPageSize ? kPageSize : std::bit_ceil(size);
   const auto slots = static_cast<std::uint32_t>(bytes / kPageSize);
   {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     const std::uint32_t used = head_ - tail_;
     if (slots < used) return Errno::kEBUSY;
     std::vector<std::byte> pages(static_cast<std::size_t>(slots) * kPageSize);
@@ -202,12 +202,12 @@ std::uint32_t Pipe::write_end_events() const noexcept {
 }
 
 void Pipe::open_end(bool write_end) noexcept {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   (write_end ? writers_ : readers_).fetch_add(1, std::memory_order_release);
 }
 
 void Pipe::release_end(bool write_end) noexcept {
-  std::lock_guard lock(mutex_);
+  sync::MutexLock lock(mutex_);
   (write_end ? writers_ : readers_).fetch_sub(1, std::memory_order_release);
   (write_end ? write_file_ : read_file_) = nullptr;
   // The other side learns of EOF / a broken pipe.

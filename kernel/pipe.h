@@ -23,10 +23,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "kernel/file.h"
+#include "sync/mutex.h"
 
 namespace futexbox::kernel {
 
@@ -61,7 +61,7 @@ class Pipe {
   void release_end(bool write_end) noexcept;
   // The two ends' files, for poll notification (set once at creation).
   void attach_files(File* read_end, File* write_end) noexcept {
-    std::lock_guard lock(mutex_);
+    sync::MutexLock lock(mutex_);
     read_file_ = read_end;
     write_file_ = write_end;
   }
@@ -76,22 +76,21 @@ class Pipe {
   [[nodiscard]] bool full() const noexcept {
     return used_.load(std::memory_order_relaxed) >= max_usage_.load(std::memory_order_relaxed);
   }
-  std::byte* page(std::uint32_t index) noexcept {
+  std::byte* page(std::uint32_t index) noexcept FUTEXBOX_REQUIRES(mutex_) {
     return pages_.data() + static_cast<std::size_t>(index & (slots_.size() - 1)) * kPageSize;
   }
-  Slot& slot(std::uint32_t index) noexcept { return slots_[index & (slots_.size() - 1)]; }
-  void publish() noexcept { used_.store(head_ - tail_, std::memory_order_release); }
+  Slot& slot(std::uint32_t index) noexcept FUTEXBOX_REQUIRES(mutex_) { return slots_[index & (slots_.size() - 1)]; }
+  void publish() noexcept FUTEXBOX_REQUIRES(mutex_) { used_.store(head_ - tail_, std::memory_order_release); }
   // Both with mutex_ held: the end files they poke cannot be released meanwhile.
-  void notify_readers() noexcept;
-  void notify_writers() noexcept;
+  void notify_readers() noexcept FUTEXBOX_REQUIRES(mutex_);
+  void notify_writers() noexcept FUTEXBOX_REQUIRES(mutex_);
 
   PipeManager& manager_;
-  std::mutex mutex_;
-  // Guarded by mutex_:
-  std::vector<std::byte> pages_;
-  std::vector<Slot> slots_;
-  std::uint32_t head_ = 0;
-  std::uint32_t tail_ = 0;
+  sync::Mutex mutex_;
+  std::vector<std::byte> pages_ FUTEXBOX_GUARDED_BY(mutex_);
+  std::vector<Slot> slots_ FUTEXBOX_GUARDED_BY(mutex_);
+  std::uint32_t head_ FUTEXBOX_GUARDED_BY(mutex_) = 0;
+  std::uint32_t tail_ FUTEXBOX_GUARDED_BY(mutex_) = 0;
   // Published copies (written under mutex_, read by sleepers' re-checks and poll):
   std::atomic<std::uint32_t> used_{0};
   std::atomic<std::uint32_t> max_usage_{kDefaultSlots};
@@ -99,8 +98,8 @@ class Pipe {
   std::atomic<std::uint32_t> writers_{0};
   sync::WakePoint read_wait_;
   sync::WakePoint write_wait_;
-  File* read_file_ = nullptr;   // guarded by mutex_; null once that end is released
-  File* write_file_ = nullptr;  // guarded by mutex_
+  File* read_file_ FUTEXBOX_GUARDED_BY(mutex_) = nullptr;  // null once that end is released
+  File* write_file_ FUTEXBOX_GUARDED_BY(mutex_) = nullptr;
 };
 
 // One end of a pipe: an open file description.

@@ -6,12 +6,13 @@
 #include <array>
 #include <atomic>
 #include <bit>
-#include <mutex>
+#include <cassert>
 
 #include <boost/container/small_vector.hpp>
 #include <oneapi/tbb/concurrent_hash_map.h>
 
 #include "kernel/task.h"
+#include "sync/mutex.h"
 #include "sync/parking_lot.h"
 
 namespace futexbox::kernel {
@@ -27,34 +28,46 @@ struct Pending {
   boost::container::small_vector<SigInfo, 4> queue;
 };
 
-struct ProcessSignals;
-
-struct ThreadSignals {
-  ThreadSignals(Task& t, std::shared_ptr<ProcessSignals> p) : task(&t), process(std::move(p)) {}
-  // Everything below is guarded by process->siglock.
-  Task* task;  // null once removed
-  std::shared_ptr<ProcessSignals> process;
-  SigSet blocked = 0;
-  SigSet real_blocked = 0;                // rt_sigtimedwait's saved mask while it waits
-  std::optional<SigSet> saved_mask;       // rt_sigsuspend / ppoll, restored by delivery
-  Pending pending;
-  StackT altstack{0, kSsDisable, 0, 0};
-  // A group stop another thread started (Linux's JOBCTL_STOP_PENDING): the stop signal's number.
-  int stop_pending = 0;
-};
+struct ThreadSignals;
 
 struct ProcessSignals {
   ProcessSignals(pid_t p, std::uint32_t u) : pid(p), uid(u) {}
   const pid_t pid;
   const std::uint32_t uid;
-  std::mutex siglock;
-  // Guarded by siglock:
-  std::array<SigAction, kNumSignals> actions{};
-  Pending shared;
-  boost::container::small_vector<std::shared_ptr<ThreadSignals>, 4> threads;  // oldest first
-  std::size_t curr_target = 0;
-  int group_exit_signal = 0;
+  sync::Mutex siglock;
+  std::array<SigAction, kNumSignals> actions FUTEXBOX_GUARDED_BY(siglock){};
+  Pending shared FUTEXBOX_GUARDED_BY(siglock);
+  // Oldest first.
+  boost::container::small_vector<std::shared_ptr<ThreadSignals>, 4> threads
+      FUTEXBOX_GUARDED_BY(siglock);
+  std::size_t curr_target FUTEXBOX_GUARDED_BY(siglock) = 0;
+  int group_exit_signal FUTEXBOX_GUARDED_BY(siglock) = 0;
 };
+
+struct ThreadSignals {
+  ThreadSignals(Task& t, std::shared_ptr<ProcessSignals> p) : process(std::move(p)), task(&t) {}
+  // Set at creation, never changed; the process's siglock guards everything else here.
+  const std::shared_ptr<ProcessSignals> process;
+  Task* task FUTEXBOX_GUARDED_BY(process->siglock);  // null once removed
+  SigSet blocked FUTEXBOX_GUARDED_BY(process->siglock) = 0;
+  // rt_sigtimedwait's saved mask while it waits.
+  SigSet real_blocked FUTEXBOX_GUARDED_BY(process->siglock) = 0;
+  // rt_sigsuspend / ppoll, restored by delivery.
+  std::optional<SigSet> saved_mask FUTEXBOX_GUARDED_BY(process->siglock);
+  Pending pending FUTEXBOX_GUARDED_BY(process->siglock);
+  StackT altstack FUTEXBOX_GUARDED_BY(process->siglock){0, kSsDisable, 0, 0};
+  // A group stop another thread started (Linux's JOBCTL_STOP_PENDING): the stop signal's number.
+  int stop_pending FUTEXBOX_GUARDED_BY(process->siglock) = 0;
+};
+
+// `t` is one of `p`'s threads, so `p`'s siglock, held, is `t`'s too: tells the analysis, which
+// cannot see that two ways of reaching one lock meet.
+void same_siglock(const ProcessSignals& p, const ThreadSignals& t) noexcept
+    FUTEXBOX_REQUIRES(p.siglock) FUTEXBOX_ASSERT_CAPABILITY(t.process->siglock) {
+  assert(t.process.get() == &p);
+  (void)p;
+  (void)t;
+}
 
 using ProcessMap = tbb::concurrent_hash_map<pid_t, std::shared_ptr<ProcessSignals>,
                                             tbb::tbb_hash_compare<pid_t>,
@@ -71,7 +84,7 @@ bool handler_ignores(const SigAction& a, int sig) noexcept {
 }
 
 // sig_fatal(): delivering it would kill the process.
-bool fatal(const ProcessSignals& p, int sig) noexcept {
+bool fatal(const ProcessSignals& p, int sig) noexcept FUTEXBOX_REQUIRES(p.siglock) {
   if (p.actions[static_cast<std::size_t>(sig - 1)].handler != kSigDfl) return false;
   const DefaultAction d = default_action(sig);
   return d == DefaultAction::kTerminate || d == DefaultAction::kCoreDump;
@@ -82,7 +95,7 @@ bool fatal(const ProcessSignals& p, int sig) noexcept {
 struct SignalManager::State {
   // Held while processes are added or removed and while kill(-1) walks them: a concurrent_hash_map
   // may not be iterated while it changes.
-  std::mutex membership;
+  sync::Mutex membership;
   ProcessMap processes;
   ThreadMap threads;
   std::atomic<std::size_t> queued{0};
@@ -110,9 +123,12 @@ struct SignalManager::State {
     queued.fetch_sub(before - p.queue.size(), std::memory_order_relaxed);
   }
 
-  void discard_everywhere(ProcessSignals& p, SigSet mask) {
+  void discard_everywhere(ProcessSignals& p, SigSet mask) FUTEXBOX_REQUIRES(p.siglock) {
     discard(p.shared, mask);
-    for (auto& t : p.threads) discard(t->pending, mask);
+    for (auto& t : p.threads) {
+      same_siglock(p, *t);
+      discard(t->pending, mask);
+    }
   }
 
   // next_signal(): synchronous signals first, then the lowest number.
@@ -144,7 +160,7 @@ struct SignalManager::State {
   }
 
   // dequeue_signal(): the thread's own queue first, then the process's.
-  int dequeue(ThreadSignals& t, SigSet allowed, SigInfo& info) {
+  int dequeue(ThreadSignals& t, SigSet allowed, SigInfo& info) FUTEXBOX_REQUIRES(t.process->siglock) {
     int sig = next_signal(t.pending, allowed);
     if (sig != 0) {
       info = take(t.pending, sig);
@@ -156,11 +172,11 @@ struct SignalManager::State {
   }
 
   // recalc_sigpending(): the task's "deliverable signal" flag follows its queues and mask.
-  static bool deliverable(const ThreadSignals& t) noexcept {
+  static bool deliverable(const ThreadSignals& t) noexcept FUTEXBOX_REQUIRES(t.process->siglock) {
     return t.process->group_exit_signal != 0 || t.stop_pending != 0 ||
            ((t.pending.set | t.process->shared.set) & ~t.blocked) != 0;
   }
-  static void recalc(ThreadSignals& t) noexcept {
+  static void recalc(ThreadSignals& t) noexcept FUTEXBOX_REQUIRES(t.process->siglock) {
     if (t.task == nullptr) return;
     if (deliverable(t)) {
       if (!t.task->interrupt_pending()) t.task->interrupt();
@@ -170,16 +186,22 @@ struct SignalManager::State {
   }
 
   // wants_signal(): a thread that can take `sig` now and has nothing else pending.
-  static bool wants(const ThreadSignals& t, int sig) noexcept {
+  static bool wants(const ThreadSignals& t, int sig) noexcept FUTEXBOX_REQUIRES(t.process->siglock) {
     if (t.task == nullptr || (t.blocked & sig_bit(sig)) != 0) return false;
     if (sig == kSigKill) return true;
     return !t.task->interrupt_pending();
   }
 
   // complete_signal(): picks the thread to wake for a signal just queued.
-  static void complete(ProcessSignals& p, ThreadSignals* target, int sig, bool group) {
+  static void complete(ProcessSignals& p, ThreadSignals* target, int sig, bool group)
+      FUTEXBOX_REQUIRES(p.siglock) {
     ThreadSignals* t = nullptr;
-    if (target != nullptr && wants(*target, sig)) {
+    bool target_wants = false;
+    if (target != nullptr) {
+      same_siglock(p, *target);
+      target_wants = wants(*target, sig);
+    }
+    if (target_wants) {
       t = target;
     } else if (!group || p.threads.size() <= 1) {
       return;  // it stays pending until the thread unblocks it
@@ -187,6 +209,7 @@ struct SignalManager::State {
       const std::size_t n = p.threads.size();
       std::size_t i = p.curr_target % n;
       for (std::size_t k = 0; k < n; ++k, i = (i + 1) % n) {
+        same_siglock(p, *p.threads[i]);
         if (wants(*p.threads[i], sig)) {
           t = p.threads[i].get();
           break;
@@ -195,11 +218,15 @@ struct SignalManager::State {
       if (t == nullptr) return;
       p.curr_target = i;
     }
+    same_siglock(p, *t);
     if (fatal(p, sig) && p.group_exit_signal == 0 && (t->real_blocked & sig_bit(sig)) == 0 &&
         default_action(sig) != DefaultAction::kCoreDump) {
       // The whole group dies: every thread is woken to carry it out.
       p.group_exit_signal = sig;
-      for (auto& each : p.threads) recalc(*each);
+      for (auto& each : p.threads) {
+        same_siglock(p, *each);
+        recalc(*each);
+      }
       return;
     }
     recalc(*t);
@@ -208,13 +235,14 @@ struct SignalManager::State {
   // __send_signal_locked(): `target` is the thread named by the sender (for a process-directed
   // signal, the one whose id was used), `group` whether the process's queue takes it.
   ErrorOr<void> send_locked(ProcessSignals& p, ThreadSignals* target, int sig, const SigInfo& info,
-                            bool group) {
+                            bool group) FUTEXBOX_REQUIRES(p.siglock) {
     if (p.group_exit_signal != 0) return {};  // already dying
     // prepare_signal(): stop and continue signals cancel each other's pending instances.
     if ((sig_bit(sig) & kStopSignals) != 0) discard_everywhere(p, sig_bit(kSigCont));
     if (sig == kSigCont) {
       discard_everywhere(p, kStopSignals);
       for (auto& t : p.threads) {
+        same_siglock(p, *t);
         if (t->stop_pending != 0) {
           t->stop_pending = 0;
           recalc(*t);
@@ -223,6 +251,7 @@ struct SignalManager::State {
     }
     // sig_ignored(): blocked signals are kept (the action may change before they are unblocked).
     ThreadSignals* checked = target != nullptr ? target : p.threads.front().get();
+    same_siglock(p, *checked);
     const bool blocked = ((checked->blocked | checked->real_blocked) & sig_bit(sig)) != 0;
     if (!blocked && handler_ignores(p.actions[static_cast<std::size_t>(sig - 1)], sig)) return {};
 
@@ -244,8 +273,11 @@ struct SignalManager::State {
   ErrorOr<void> send(const std::shared_ptr<ProcessSignals>& p, ThreadSignals* target, int sig,
                      const SigInfo& info, bool group) {
     if (sig == 0) return {};
-    std::lock_guard lock(p->siglock);
-    if (target != nullptr && target->task == nullptr) return {};  // exited meanwhile
+    sync::MutexLock lock(p->siglock);
+    if (target != nullptr) {
+      same_siglock(*p, *target);
+      if (target->task == nullptr) return {};  // exited meanwhile
+    }
     return send_locked(*p, target, sig, info, group);
   }
 
@@ -267,10 +299,12 @@ struct SignalManager::State {
 
   // retarget_shared_pending(): signals of the process's queue that `t` now blocks go to a thread
   // that does not.
-  static void retarget(ProcessSignals& p, ThreadSignals& t, SigSet newly_blocked) {
+  static void retarget(ProcessSignals& p, ThreadSignals& t, SigSet newly_blocked)
+      FUTEXBOX_REQUIRES(p.siglock) {
     SigSet left = p.shared.set & newly_blocked;
     for (auto& other : p.threads) {
       if (left == 0) break;
+      same_siglock(p, *other);
       if (other.get() == &t || other->task == nullptr) continue;
       const SigSet takes = left & ~other->blocked;
       if (takes != 0 && !other->task->interrupt_pending()) {
@@ -306,7 +340,7 @@ SignalManager::~SignalManager() {
   // senders that hold only the thread); remove_thread breaks that cycle, and so must the end of
   // the manager for processes whose tasks the embedder never removed.
   for (auto& [pid, p] : state_->processes) {
-    std::lock_guard lock(p->siglock);
+    sync::MutexLock lock(p->siglock);
     for (auto& t : p->threads) t->task = nullptr;
     p->threads.clear();
   }
@@ -315,8 +349,11 @@ SignalManager::~SignalManager() {
 void SignalManager::add_process(Task& first, std::uint32_t uid) {
   auto p = std::make_shared<ProcessSignals>(first.process().pid(), uid);
   auto t = std::make_shared<ThreadSignals>(first, p);
-  p->threads.push_back(t);
-  std::lock_guard lock(state_->membership);
+  {
+    sync::MutexLock lock(p->siglock);  // nobody else can see p yet; the analysis cannot tell
+    p->threads.push_back(t);
+  }
+  sync::MutexLock lock(state_->membership);
   state_->processes.insert({p->pid, p});
   state_->threads.insert({first.tid(), t});
 }
@@ -325,9 +362,10 @@ void SignalManager::add_thread(Task& task, SigSet mask) {
   std::shared_ptr<ProcessSignals> p = state_->find_process(task.process().pid());
   if (p == nullptr) return;  // a process the embedder did not create through the kernel
   auto t = std::make_shared<ThreadSignals>(task, p);
-  t->blocked = mask & ~kUnblockable;
   {
-    std::lock_guard lock(p->siglock);
+    sync::MutexLock lock(p->siglock);
+    same_siglock(*p, *t);
+    t->blocked = mask & ~kUnblockable;
     p->threads.push_back(t);
   }
   state_->threads.insert({task.tid(), t});
@@ -335,12 +373,18 @@ void SignalManager::add_thread(Task& task, SigSet mask) {
 
 void SignalManager::remove_thread(Task& task) {
   std::shared_ptr<ThreadSignals> t = state_->find_thread(task.tid());
-  if (t == nullptr || t->task != &task) return;
-  state_->threads.erase(task.tid());
+  if (t == nullptr) return;
   const std::shared_ptr<ProcessSignals> p = t->process;
+  {
+    sync::MutexLock lock(p->siglock);
+    same_siglock(*p, *t);
+    if (t->task != &task) return;  // an earlier task's entry under a reused tid
+  }
+  state_->threads.erase(task.tid());
   bool last = false;
   {
-    std::lock_guard lock(p->siglock);
+    sync::MutexLock lock(p->siglock);
+    same_siglock(*p, *t);
     t->task = nullptr;
     state_->discard(t->pending, ~SigSet{0});
     p->threads.erase(std::remove(p->threads.begin(), p->threads.end(), t), p->threads.end());
@@ -349,11 +393,14 @@ void SignalManager::remove_thread(Task& task) {
       state_->discard(p->shared, ~SigSet{0});
     } else if (p->shared.set != 0) {
       // Process-directed signals this thread was going to take go to another.
-      for (auto& other : p->threads) State::recalc(*other);
+      for (auto& other : p->threads) {
+        same_siglock(*p, *other);
+        State::recalc(*other);
+      }
     }
   }
   if (last) {
-    std::lock_guard lock(state_->membership);
+    sync::MutexLock lock(state_->membership);
     state_->processes.erase(p->pid);
   }
 }
@@ -370,7 +417,8 @@ ErrorOr<void> SignalManager::set_action(Task& task, int sig, const SigAction* ac
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return Errno::kESRCH;
   ProcessSignals& p = *self->process;
-  std::lock_guard lock(p.siglock);
+  sync::MutexLock lock(p.siglock);
+  same_siglock(p, *self);
   SigAction& slot = p.actions[static_cast<std::size_t>(sig - 1)];
   if (old != nullptr) {
     *old = slot;
@@ -383,7 +431,10 @@ ErrorOr<void> SignalManager::set_action(Task& task, int sig, const SigAction* ac
     // POSIX: setting a pending signal's action to ignore discards it, even when blocked.
     if (handler_ignores(slot, sig)) {
       state_->discard_everywhere(p, sig_bit(sig));
-      for (auto& t : p.threads) State::recalc(*t);
+      for (auto& t : p.threads) {
+        same_siglock(p, *t);
+        State::recalc(*t);
+      }
     }
   }
   return {};
@@ -393,7 +444,8 @@ ErrorOr<void> SignalManager::change_mask(Task& task, int how, const SigSet* set,
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return Errno::kESRCH;
   ProcessSignals& p = *self->process;
-  std::lock_guard lock(p.siglock);
+  sync::MutexLock lock(p.siglock);
+  same_siglock(p, *self);
   const SigSet before = self->blocked;
   if (set != nullptr) {
     const SigSet s = *set & ~kUnblockable;
@@ -423,14 +475,14 @@ ErrorOr<void> SignalManager::change_mask(Task& task, int how, const SigSet* set,
 SigSet SignalManager::mask(Task& task) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return 0;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   return self->blocked;
 }
 
 SigSet SignalManager::pending(Task& task) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return 0;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   return (self->pending.set | self->process->shared.set) & self->blocked;
 }
 
@@ -453,7 +505,7 @@ ErrorOr<void> SignalManager::kill(Task& sender, pid_t pid, int sig) {
     if (!valid_signal(sig) && sig != 0) return Errno::kEINVAL;
     ThreadSignals* leader = nullptr;
     {
-      std::lock_guard lock(p->siglock);
+      sync::MutexLock lock(p->siglock);
       if (!p->threads.empty()) leader = p->threads.front().get();
     }
     if (leader == nullptr) return Errno::kESRCH;
@@ -463,7 +515,7 @@ ErrorOr<void> SignalManager::kill(Task& sender, pid_t pid, int sig) {
   // pid == -1: every process but the caller's and init.
   std::vector<std::shared_ptr<ProcessSignals>> targets;
   {
-    std::lock_guard lock(state_->membership);
+    sync::MutexLock lock(state_->membership);
     for (auto& [id, p] : state_->processes) {
       if (id > 1 && id != sender.process().pid()) targets.push_back(p);
     }
@@ -474,7 +526,7 @@ ErrorOr<void> SignalManager::kill(Task& sender, pid_t pid, int sig) {
   for (auto& p : targets) {
     ThreadSignals* leader = nullptr;
     {
-      std::lock_guard lock(p->siglock);
+      sync::MutexLock lock(p->siglock);
       if (!p->threads.empty()) leader = p->threads.front().get();
     }
     if (leader != nullptr) {
@@ -519,7 +571,8 @@ ErrorOr<int> SignalManager::timed_wait(Task& task, SigSet set, SigInfo& info,
   ProcessSignals& p = *self->process;
   const SigSet wanted = set & ~kUnblockable;
   {
-    std::lock_guard lock(p.siglock);
+    sync::MutexLock lock(p.siglock);
+    same_siglock(p, *self);
     const int sig = state_->dequeue(*self, wanted, info);
     if (sig != 0) {
       State::recalc(*self);
@@ -532,7 +585,8 @@ ErrorOr<int> SignalManager::timed_wait(Task& task, SigSet set, SigInfo& info,
     State::recalc(*self);
   }
   const bool woken = State::sleep_until_signal(task, *self, deadline);
-  std::lock_guard lock(p.siglock);
+  sync::MutexLock lock(p.siglock);
+  same_siglock(p, *self);
   self->blocked = self->real_blocked;
   self->real_blocked = 0;
   const int sig = state_->dequeue(*self, wanted, info);
@@ -545,7 +599,7 @@ Errno SignalManager::suspend(Task& task, SigSet mask) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return Errno::kESRCH;
   {
-    std::lock_guard lock(self->process->siglock);
+    sync::MutexLock lock(self->process->siglock);
     self->saved_mask = self->blocked;
     self->blocked = mask & ~kUnblockable;
     State::recalc(*self);
@@ -557,7 +611,7 @@ Errno SignalManager::suspend(Task& task, SigSet mask) {
 void SignalManager::set_temporary_mask(Task& task, SigSet mask) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   self->saved_mask = self->blocked;
   self->blocked = mask & ~kUnblockable;
   State::recalc(*self);
@@ -566,7 +620,7 @@ void SignalManager::set_temporary_mask(Task& task, SigSet mask) {
 void SignalManager::end_temporary_mask(Task& task) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   if (!self->saved_mask) return;
   self->blocked = *self->saved_mask;
   self->saved_mask.reset();
@@ -577,7 +631,7 @@ ErrorOr<void> SignalManager::alternate_stack(Task& task, const StackT* ss, Stack
                                              std::uint64_t sp) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return Errno::kESRCH;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   StackT& cur = self->altstack;
   const bool on_stack = sp != 0 && cur.size != 0 && sp > cur.sp && sp - cur.sp <= cur.size;
   if (old != nullptr) {
@@ -607,7 +661,8 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return std::nullopt;
   ProcessSignals& p = *self->process;
-  std::lock_guard lock(p.siglock);
+  sync::MutexLock lock(p.siglock);
+  same_siglock(p, *self);
   for (;;) {
     if (p.group_exit_signal != 0) {
       SignalDelivery d;
@@ -652,6 +707,7 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
           // A group stop: every other thread is interrupted and stops too (do_signal_stop).
           d.action = SignalDelivery::Action::kStop;
           for (auto& t : p.threads) {
+            same_siglock(p, *t);
             if (t.get() != self.get()) {
               t->stop_pending = d.signo;
               State::recalc(*t);
@@ -665,7 +721,10 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
                          : SignalDelivery::Action::kTerminate;
           d.group_exit = true;
           p.group_exit_signal = d.signo;
-          for (auto& t : p.threads) State::recalc(*t);
+          for (auto& t : p.threads) {
+            same_siglock(p, *t);
+            State::recalc(*t);
+          }
           break;
       }
       if (d.action != SignalDelivery::Action::kTerminate &&
@@ -698,7 +757,7 @@ std::optional<SignalDelivery> SignalManager::next_delivery(Task& task) {
 void SignalManager::restore_mask(Task& task, SigSet mask) {
   std::shared_ptr<ThreadSignals> self = state_->self(task);
   if (self == nullptr) return;
-  std::lock_guard lock(self->process->siglock);
+  sync::MutexLock lock(self->process->siglock);
   self->blocked = mask & ~kUnblockable;
   State::recalc(*self);
 }

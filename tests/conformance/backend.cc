@@ -50,25 +50,44 @@ std::string thread_state(pid_t tid) {
   return line.substr(paren + 2, 1);
 }
 
-// The recording handler's log: fixed, lock-free, async-signal-safe.
+// The recording handler's log: fixed, async-signal-safe. A spin lock orders writers (handlers on
+// any thread) against the drainer; whoever holds it has every signal blocked on its thread, so no
+// handler nested there can spin on a lock its own thread holds. A signal arriving meanwhile is
+// delivered (and logged) right after, which keeps the order a slot counter gave. (A lock-free
+// version with a slot counter and a "filled" counter let the drainer read a slot a handler was
+// still writing: ThreadSanitizer caught it.)
 constexpr std::size_t kLogSize = 1 << 16;
 Delivered g_log[kLogSize];
-std::atomic<std::size_t> g_log_next{0};
-std::atomic<std::size_t> g_log_ready{0};
+std::size_t g_log_size = 0;  // guarded by g_log_lock
+std::atomic<bool> g_log_lock{false};
+
+// Blocks every signal on this thread and takes the lock; returns the mask to restore.
+sigset_t lock_log() {
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  while (g_log_lock.exchange(true, std::memory_order_acquire)) {
+    while (g_log_lock.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+  }
+  return previous;
+}
+void unlock_log(const sigset_t& previous) {
+  g_log_lock.store(false, std::memory_order_release);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
 
 void log_delivery(const Delivered& d) {
-  const std::size_t i = g_log_next.fetch_add(1);
-  if (i < kLogSize) g_log[i] = d;
-  g_log_ready.fetch_add(1);
+  const sigset_t previous = lock_log();
+  if (g_log_size < kLogSize) g_log[g_log_size++] = d;
+  unlock_log(previous);
 }
 
 std::vector<Delivered> drain_log() {
-  // Everyone who took a slot has filled it.
-  while (g_log_ready.load() != g_log_next.load()) std::this_thread::yield();
-  const std::size_t n = std::min(g_log_next.load(), kLogSize);
-  std::vector<Delivered> out(g_log, g_log + n);
-  g_log_next = 0;
-  g_log_ready = 0;
+  const sigset_t previous = lock_log();
+  std::vector<Delivered> out(g_log, g_log + g_log_size);
+  g_log_size = 0;
+  unlock_log(previous);
   return out;
 }
 

@@ -14,7 +14,6 @@ static long passes;
 static sem_t sems[PLAYERS];
 static long sem_passes;
 static volatile int handled;
-static volatile int stop;
 
 static void on_signal(int sig) {
   (void)sig;
