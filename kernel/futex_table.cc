@@ -11,20 +11,28 @@ using sync::WaitStatus;
 // Linux's wake loops stop after `++woken >= nr`, so any nr <= 0 still wakes one.
 std::size_t wake_limit(int nr) noexcept { return nr <= 0 ? 1 : static_cast<std::size_t>(nr); }
 
+// FUTEX_WAKE_OP's operations are the guest memory's fetch-ops, number for number.
+static_assert(static_cast<unsigned>(FetchOp::kSet) == abi::futex::kOpSet &&
+              static_cast<unsigned>(FetchOp::kAdd) == abi::futex::kOpAdd &&
+              static_cast<unsigned>(FetchOp::kOr) == abi::futex::kOpOr &&
+              static_cast<unsigned>(FetchOp::kAndNot) == abi::futex::kOpAndn &&
+              static_cast<unsigned>(FetchOp::kXor) == abi::futex::kOpXor);
+
 // The compare of FUTEX_WAKE_OP; nullopt for an unknown comparison.
 std::optional<bool> compare(unsigned cmp, int oldval, int cmparg) noexcept {
+  namespace futex = abi::futex;
   switch (cmp) {
-    case 0:
+    case futex::kOpCmpEq:
       return oldval == cmparg;
-    case 1:
+    case futex::kOpCmpNe:
       return oldval != cmparg;
-    case 2:
+    case futex::kOpCmpLt:
       return oldval < cmparg;
-    case 3:
+    case futex::kOpCmpLe:
       return oldval <= cmparg;
-    case 4:
+    case futex::kOpCmpGt:
       return oldval > cmparg;
-    case 5:
+    case futex::kOpCmpGe:
       return oldval >= cmparg;
     default:
       return std::nullopt;
@@ -206,7 +214,7 @@ ErrorOr<std::int64_t> FutexTable::wake_op(Task& task, GuestAddr uaddr, GuestAddr
   const unsigned cmp = (encoded_op >> 24) & 15;
   int oparg = sign_extend_12((encoded_op >> 12) & 0xfff);
   const int cmparg = sign_extend_12(encoded_op & 0xfff);
-  if ((encoded_op & 0x80000000u) != 0) oparg = 1 << (oparg & 31);
+  if ((encoded_op & abi::futex::kOpOpargShift) != 0) oparg = 1 << (oparg & 31);
 
   std::optional<Errno> failure;  // set when the op fails; then nobody is woken
   const auto [woken1, woken2] = table_.wake_two(

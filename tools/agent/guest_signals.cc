@@ -6,6 +6,7 @@
 
 #include "abi/errno.h"
 #include "abi/signal.h"
+#include "abi/syscall_numbers.h"
 #include "kernel/host_guest_memory.h"
 #include "sync/host_syscall.h"
 #include "tools/agent/agent_thread.h"
@@ -27,6 +28,8 @@ futexbox_restore_rt:
 )");
 
 namespace futexbox::tools::agent {
+
+static_assert(abi::kSysRtSigreturn == 15, "futexbox_restore_rt's `movq $15, %rax`");
 
 using namespace abi::sig;  // NOLINT: the signal ABI's names are this file's vocabulary
 
