@@ -23,29 +23,32 @@ ErrorOr<std::int64_t> futex_restart(kernel::FutexTable& futexes, Task& task) {
 
 namespace {
 
-ErrorOr<std::int64_t> serve(const FutexServer& server, Task& task, const SyscallArgs& args) {
+ErrorOr<std::int64_t> serve(const FutexServer& server, Task& task, const SyscallArgs& args,
+                            std::span<const abi::futex::Waitv> entries) {
   switch (args.nr) {
     case abi::kSysFutex: return futex(server, task, args);
-    case abi::kSysFutexWaitv: return futex_waitv(server, task, args);
+    case abi::kSysFutexWaitv: return futex_waitv(server, task, args, entries);
     case abi::kSysFutexWake: return futex_wake(server, task, args);
     case abi::kSysFutexWait: return futex_wait(server, task, args);
-    case abi::kSysFutexRequeue: return futex_requeue(server, task, args);
+    case abi::kSysFutexRequeue: return futex_requeue(server, task, args, entries);
     default: return Errno::kENOSYS;
   }
 }
 
 [[gnu::noinline]] std::int64_t dispatch_traced(kernel::Tracer& tracer, const FutexServer& server,
-                                               Task& task, const SyscallArgs& args) noexcept {
-  return run_traced(tracer, task, args, [&] { return serve(server, task, args); });
+                                               Task& task, const SyscallArgs& args,
+                                               std::span<const abi::futex::Waitv> entries) noexcept {
+  return run_traced(tracer, task, args, [&] { return serve(server, task, args, entries); });
 }
 
 }  // namespace
 
-std::int64_t dispatch_futex(const FutexServer& server, Task& task, const SyscallArgs& args) noexcept {
+std::int64_t dispatch_futex(const FutexServer& server, Task& task, const SyscallArgs& args,
+                            std::span<const abi::futex::Waitv> entries) noexcept {
   if (kernel::Tracer* const tracer = server.futexes().tracer(); tracer != nullptr) [[unlikely]] {
-    return dispatch_traced(*tracer, server, task, args);
+    return dispatch_traced(*tracer, server, task, args, entries);
   }
-  return to_rax(serve(server, task, args));
+  return to_rax(serve(server, task, args, entries));
 }
 
 }  // namespace futexbox::syscalls

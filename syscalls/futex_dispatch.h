@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 
+#include "abi/futex.h"
 #include "kernel/error_or.h"
 #include "kernel/futex_table.h"
 #include "kernel/task.h"
@@ -31,9 +33,11 @@ class FutexServer {
 };
 
 // What the guest's rax gets: a value, -errno, or a restart code (syscalls/restart.h); ENOSYS for
-// a number outside the family. Reports to the table's tracer, as dispatch does.
-std::int64_t dispatch_futex(const FutexServer& server, kernel::Task& task,
-                            const SyscallArgs& args) noexcept;
+// a number outside the family. Reports to the table's tracer, as dispatch does. `entries`: a
+// futex_waitv's or futex_requeue's array as the caller already read it (the agent reads it once
+// to route the call), used instead of reading it again; empty to read it here.
+std::int64_t dispatch_futex(const FutexServer& server, kernel::Task& task, const SyscallArgs& args,
+                            std::span<const abi::futex::Waitv> entries = {}) noexcept;
 
 // restart_syscall(2) for a futex wait that left a restart block (EINTR if none is armed).
 kernel::ErrorOr<std::int64_t> futex_restart(kernel::FutexTable& futexes, kernel::Task& task);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <span>
 
 #include "abi/futex.h"
 #include "abi/syscall_numbers.h"
@@ -79,12 +80,16 @@ inline ErrorOr<bool> decode_futex2_flags(std::uint64_t flags) noexcept {
 
 inline bool fits_u32(std::uint64_t v) noexcept { return v <= std::numeric_limits<std::uint32_t>::max(); }
 
-// futex_parse_waitv for `count` entries at `uwaitv`.
+// futex_parse_waitv for `count` entries at `uwaitv`, or of `copy` when the caller already read
+// them (Linux too reads the array once: a guest changing it meanwhile changes nothing).
 inline ErrorOr<void> parse_waitv(Task& task, GuestAddr uwaitv, std::size_t count,
-                          kernel::FutexWaitvEntry* out) noexcept {
+                                 kernel::FutexWaitvEntry* out,
+                                 std::span<const abi::futex::Waitv> copy) noexcept {
+  const bool copied = copy.size() >= count;
   for (std::size_t i = 0; i < count; ++i) {
     const abi::futex::Waitv w =
-        FUTEXBOX_TRY(task.memory().read<abi::futex::Waitv>(uwaitv + i * sizeof(abi::futex::Waitv)));
+        copied ? copy[i]
+               : FUTEXBOX_TRY(task.memory().read<abi::futex::Waitv>(uwaitv + i * sizeof(abi::futex::Waitv)));
     if ((w.flags & ~abi::futex::kFutex2ValidMask) != 0 || w.reserved != 0) return Errno::kEINVAL;
     const bool shared = FUTEXBOX_TRY(decode_futex2_flags(w.flags));
     if (!fits_u32(w.val)) return Errno::kEINVAL;
@@ -178,7 +183,8 @@ kernel::ErrorOr<std::int64_t> futex(Server& server, kernel::Task& task, const Sy
 }
 
 template <class Server>
-kernel::ErrorOr<std::int64_t> futex_waitv(Server& server, kernel::Task& task, const SyscallArgs& args) {
+kernel::ErrorOr<std::int64_t> futex_waitv(Server& server, kernel::Task& task, const SyscallArgs& args,
+                                          std::span<const abi::futex::Waitv> read = {}) {
   const kernel::GuestAddr waiters = args.addr(0);
   const std::uint32_t nr = args.u32(1);
   const std::uint32_t flags = args.u32(2);
@@ -188,7 +194,7 @@ kernel::ErrorOr<std::int64_t> futex_waitv(Server& server, kernel::Task& task, co
   if (nr == 0 || nr > abi::futex::kWaitvMax || waiters == 0) return kernel::Errno::kEINVAL;
   const sync::Deadline deadline = FUTEXBOX_TRY(futex_detail::decode_futex2_timeout(task, timeout, clockid));
   std::array<kernel::FutexWaitvEntry, abi::futex::kWaitvMax> entries;
-  FUTEXBOX_TRY(futex_detail::parse_waitv(task, waiters, nr, entries.data()));
+  FUTEXBOX_TRY(futex_detail::parse_waitv(task, waiters, nr, entries.data(), read));
   return server.futexes().waitv(task, std::span(entries.data(), nr), deadline);
 }
 
@@ -218,14 +224,15 @@ kernel::ErrorOr<std::int64_t> futex_wait(Server& server, kernel::Task& task, con
 }
 
 template <class Server>
-kernel::ErrorOr<std::int64_t> futex_requeue(Server& server, kernel::Task& task, const SyscallArgs& args) {
+kernel::ErrorOr<std::int64_t> futex_requeue(Server& server, kernel::Task& task, const SyscallArgs& args,
+                                            std::span<const abi::futex::Waitv> read = {}) {
   const kernel::GuestAddr waiters = args.addr(0);
   const std::uint32_t flags = args.u32(1);
   const int nr_wake = args.i32(2);
   const int nr_requeue = args.i32(3);
   if (flags != 0 || waiters == 0) return kernel::Errno::kEINVAL;
   std::array<kernel::FutexWaitvEntry, 2> w;
-  FUTEXBOX_TRY(futex_detail::parse_waitv(task, waiters, 2, w.data()));
+  FUTEXBOX_TRY(futex_detail::parse_waitv(task, waiters, 2, w.data(), read));
   // "For now mandate both flags are identical, like the sys_futex() interface has" (Linux): the
   // only flag left to differ after parsing is FUTEX2_PRIVATE.
   if (w[0].shared != w[1].shared) return kernel::Errno::kEINVAL;

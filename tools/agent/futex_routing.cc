@@ -41,15 +41,17 @@ long forward(AgentThread& me, const syscalls::FutexCall& call, const long (&args
   return sync::host_syscall6(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
 }
 
-long serve(Agent& agent, AgentThread& me, const syscalls::FutexCall& call,
-           const long (&args)[6]) noexcept {
+// `entries`: a futex_waitv's or futex_requeue's array as routing read it (empty for the others),
+// which the handler then uses instead of reading it a second time.
+long serve(Agent& agent, AgentThread& me, const syscalls::FutexCall& call, const long (&args)[6],
+           std::span<const futex::Waitv> entries = {}) noexcept {
   kernel::Task* task = current_task(agent, me);
   if (task == nullptr) return abi::negated(abi::Errno::kEAGAIN);  // over TaskPool::kSlots threads
   syscalls::SyscallArgs sa;
   sa.nr = call.nr;
   for (int i = 0; i < 6; ++i) sa.regs[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(args[i]);
   auto exists = [](pid_t tid) { return host_task_exists(tid); };
-  long r = syscalls::dispatch_futex({agent.futexes, exists}, *task, sa);
+  long r = syscalls::dispatch_futex({agent.futexes, exists}, *task, sa, entries);
   // Plain wakes also reach waiters that slept in the host before the filter (legacy_waiters.h).
   if (r >= 0 && call.wakes_plain && call.word != 0) {
     r += legacy_wake(call.word);
@@ -58,9 +60,9 @@ long serve(Agent& agent, AgentThread& me, const syscalls::FutexCall& call,
   return r;
 }
 
-long route(Agent& agent, AgentThread& me, const syscalls::FutexCall& call,
-           const long (&args)[6]) noexcept {
-  return call.is_shared() ? forward(me, call, args) : serve(agent, me, call, args);
+long route(Agent& agent, AgentThread& me, const syscalls::FutexCall& call, const long (&args)[6],
+           std::span<const futex::Waitv> entries = {}) noexcept {
+  return call.is_shared() ? forward(me, call, args) : serve(agent, me, call, args, entries);
 }
 
 // A futex_waitv mixing private and shared entries: served, with the shared words also slept on in
@@ -82,7 +84,7 @@ long serve_mixed_waitv(Agent& agent, AgentThread& me, const syscalls::FutexCall&
   me.host_values = values;
   me.host_indices = indices;
   me.host_word_count = k;
-  const long r = serve(agent, me, call, args);
+  const long r = serve(agent, me, call, args, entries);
   me.host_word_count = 0;
   return r;
 }
@@ -101,7 +103,8 @@ long serve_mixed_waitv(Agent& agent, AgentThread& me, const syscalls::FutexCall&
   if (call.keys == FutexKeys::kMixed && call.nr == abi::kSysFutexWaitv) {
     return serve_mixed_waitv(agent, me, call, args, got);
   }
-  return route(agent, me, call, args);  // unread or mixed futex_requeue: served (EFAULT, EINVAL)
+  // Unread (served: EFAULT or EINVAL as Linux) or mixed futex_requeue (served: EINVAL).
+  return route(agent, me, call, args, got);
 }
 
 }  // namespace

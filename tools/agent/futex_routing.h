@@ -11,7 +11,8 @@
 // that Linux refuses before reading them is served, so the guest gets Linux's errno.
 //
 // What a call is comes from its description (syscalls/futex_call.h); a futex_waitv's or
-// futex_requeue's array is read once here and handed on to the trace recording.
+// futex_requeue's array is read once here and handed on to the trace recording and to the
+// handler that serves it (syscalls::dispatch_futex), so the call is decoded from one copy.
 #pragma once
 
 #include "syscalls/futex_call.h"
