@@ -164,6 +164,15 @@ TEST(Runner, MixedWaitvWokenFromEitherSide) {
   EXPECT_GE(s.stats["forwarded"].value("FUTEX_WAKE", 0), 1) << s.stats.dump(2);
 }
 
+// The registers are decoded as the kernel decodes them (syscalls/futex_call.h): a futex_waitv on
+// a shared word with garbage above bit 31 of nr_futexes and flags is forwarded, so the host's
+// FUTEX_WAKE ends it, as natively.
+TEST(Runner, WaitvUpperBitsAreIgnoredAsLinuxIgnoresThem) {
+  const Served s = expect_same_as_native({guest("waitv_upper_bits")}, /*min_served=*/0);
+  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
+  EXPECT_GE(s.stats["forwarded"].value("futex_waitv", 0), 1) << s.stats.dump(2);
+}
+
 // --- exit status and signals ---
 
 TEST(Runner, ExitCodePropagated) {
