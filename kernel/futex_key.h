@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "abi/memory.h"
 #include "kernel/error_or.h"
 #include "kernel/guest_memory.h"
 
@@ -28,13 +29,16 @@ struct FutexKey {
 
   friend bool operator==(const FutexKey&, const FutexKey&) = default;
 
-  // Fills `out` with the key of `addr`. EINVAL if `addr` is not 4-byte aligned; for shared keys,
-  // EFAULT if nothing readable is mapped there, or if it is read-only private memory.
+  // Fills `out` with the key of `addr`. EINVAL if `addr` is not 4-byte aligned; EFAULT if it is
+  // not a user address (get_futex_key's access_ok, checked for every op, private ones included);
+  // for shared keys, EFAULT if nothing readable is mapped there, or if it is read-only private
+  // memory.
   // (An out-parameter, not ErrorOr<FutexKey>: copying that union through the stack made GCC emit
   // reloads that defeat store forwarding, a third of a no-waiter FUTEX_WAKE.)
   static ErrorOr<void> resolve(GuestMemory& memory, GuestAddr addr, bool shared,
                                FutexKey& out) noexcept {
     if (addr % 4 != 0) return Errno::kEINVAL;
+    if (addr > abi::kUserPtrMax) return Errno::kEFAULT;
     if (!shared) {
       out = FutexKey{Kind::kPrivate, memory.address_space_id(), addr};
       return {};

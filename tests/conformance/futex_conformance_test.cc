@@ -219,6 +219,17 @@ TEST_P(FutexTest, WakeOnInaccessibleMemory) {
   }
 }
 
+TEST_P(FutexTest, AKernelAddressIsEfaultEvenForAPrivateWake) {
+  // get_futex_key checks access_ok before anything else but alignment, for private keys too.
+  // (Addresses every Linux version refuses: the kernel's half of the address space.)
+  for (const std::uint64_t kernel_address : {0xffff800000000000ull, 0x8000000000000000ull}) {
+    EXPECT_THAT(wake(kernel_address, 1), SyscallFailsWithErrno(EFAULT)) << std::hex << kernel_address;
+    EXPECT_THAT(backend_->futex(kernel_address, op(FUTEX_WAIT), 0),
+                SyscallFailsWithErrno(EFAULT));
+    EXPECT_THAT(wake(kernel_address + 1, 1), SyscallFailsWithErrno(EINVAL));  // alignment first
+  }
+}
+
 TEST_P(FutexTest, UnknownOpsAreEnosys) {
   const Addr a = word(0);
   for (int cmd : {FUTEX_FD, 14, 15, 127}) {
