@@ -1,7 +1,9 @@
 #include "kernel/host_guest_memory.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -73,7 +75,7 @@ bool is_accessor(std::uintptr_t ip) noexcept {
 }
 
 void on_fault(int sig, siginfo_t* info, void* context) {
-  if (HostGuestMemory::fix_up_fault(context)) return;
+  if (HostGuestMemory::fix_up_fault(*info, context)) return;
   // Not ours: hand it to whoever handled it before, or let the default action happen.
   const struct sigaction& previous = sig == SIGSEGV ? g_previous_segv : g_previous_bus;
   if ((previous.sa_flags & SA_SIGINFO) != 0 && previous.sa_sigaction != nullptr) {
@@ -85,7 +87,12 @@ void on_fault(int sig, siginfo_t* info, void* context) {
     previous.sa_handler(sig);
     return;
   }
-  signal(sig, SIG_DFL);  // returning re-executes the faulting instruction: the default action
+  signal(sig, SIG_DFL);
+  // A fault: returning re-executes the faulting instruction, which meets the default action. A
+  // sent signal would not come back that way: send it again.
+  if (info->si_code <= 0) {
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, info);
+  }
 }
 
 void install_fault_handler() {
@@ -110,7 +117,8 @@ HostGuestMemory::HostGuestMemory(FaultHandler handler) : space_id_(next_object_i
   if (handler == FaultHandler::kInstall) install_fault_handler();
 }
 
-bool HostGuestMemory::fix_up_fault(void* ucontext) noexcept {
+bool HostGuestMemory::fix_up_fault(const siginfo_t& info, void* ucontext) noexcept {
+  if (info.si_code <= 0) return false;  // sent (SI_USER, SI_TKILL, SI_QUEUE...), not a fault
   auto* uc = static_cast<ucontext_t*>(ucontext);
   const auto ip = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
   if (!is_accessor(ip)) return false;

@@ -9,6 +9,8 @@
 // shared futex ops to the host kernel, so it does not need them.
 #pragma once
 
+#include <signal.h>
+
 #include "kernel/guest_memory.h"
 
 namespace futexbox::kernel {
@@ -21,9 +23,11 @@ class HostGuestMemory final : public GuestMemory {
   enum class FaultHandler : bool { kInstall, kEmbedderCalls };
   explicit HostGuestMemory(FaultHandler handler = FaultHandler::kInstall);
 
-  // For a SIGSEGV/SIGBUS handler: if the fault is one of the accessors', moves the context to
-  // the accessor's EFAULT return and says true; otherwise leaves it alone and says false.
-  static bool fix_up_fault(void* ucontext) noexcept;
+  // For a SIGSEGV/SIGBUS handler: if the signal is a fault (the kernel's, si_code > 0) of one of
+  // the accessors' instructions, moves the context to the accessor's EFAULT return and says true;
+  // otherwise (another fault, or a SIGSEGV someone sent with kill, tgkill or raise, whatever the
+  // thread was executing) leaves it alone and says false.
+  static bool fix_up_fault(const siginfo_t& info, void* ucontext) noexcept;
 
   [[nodiscard]] std::uint64_t address_space_id() const noexcept override { return space_id_; }
   ErrorOr<std::uint32_t> load_u32(GuestAddr addr) noexcept override;

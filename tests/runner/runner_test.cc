@@ -175,6 +175,17 @@ TEST(Runner, WaitvUpperBitsAreIgnoredAsLinuxIgnoresThem) {
 
 // --- exit status and signals ---
 
+// A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a
+// shell killing itself with it dies of it, as natively (it used to print "alive" and exit 0).
+TEST(Runner, ASentSigsegvIsNotSwallowed) {
+  const std::vector<std::string> command = {"sh", "-c", "kill -SEGV $$; echo alive"};
+  const Finished native = run_native(command);
+  const Served s = run_served(command);
+  EXPECT_EQ(native.signal(), SIGSEGV) << native.describe();
+  EXPECT_EQ(s.run.signal(), SIGSEGV) << s.run.describe();
+  EXPECT_EQ(s.run.out, native.out);
+}
+
 TEST(Runner, ExitCodePropagated) {
   const Served s = run_served({guest("exit_status"), "exit", "3"});
   EXPECT_EQ(s.run.exit_code(), 3) << s.run.describe();
@@ -185,7 +196,10 @@ TEST(Runner, TerminatingSignalReRaised) {
   for (const auto& [args, sig] :
        std::vector<std::pair<std::vector<std::string>, int>>{{{"signal", "15"}, SIGTERM},
                                                              {{"abort"}, SIGABRT},
-                                                             {{"segv"}, SIGSEGV}}) {
+                                                             {{"segv"}, SIGSEGV},
+                                                             // raised, not faulted (issue 13)
+                                                             {{"signal", "11"}, SIGSEGV},
+                                                             {{"signal", "7"}, SIGBUS}}) {
     std::vector<std::string> command{guest("exit_status")};
     command.insert(command.end(), args.begin(), args.end());
     const Finished native = run_native(command);

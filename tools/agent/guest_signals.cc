@@ -231,7 +231,9 @@ void GuestSignals::deliver_guest_sigsys(siginfo_t* info, ucontext_t* uc) noexcep
 
 void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
-  if ((sig == kSigSegv || sig == kSigBus) && kernel::HostGuestMemory::fix_up_fault(context)) return;
+  if ((sig == kSigSegv || sig == kSigBus) && kernel::HostGuestMemory::fix_up_fault(*info, context)) {
+    return;
+  }
   const int saved_errno = errno;
   AgentThread& me = t_agent;
   if (me.window != Window::kNone) {
@@ -244,10 +246,17 @@ void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
   const KernelSigaction a = self.action(sig);
   if (!is_function(a.handler)) {
     if (sig == kSigSegv || sig == kSigBus) {
-      // A real fault and no guest handler: returning re-executes the faulting instruction under
-      // the default action, which dumps core as it would have without the agent.
+      // No guest handler. A real fault: returning re-executes the faulting instruction under the
+      // default action, which dumps core as it would have without the agent. A sent one (kill,
+      // tgkill, raise: si_code <= 0) would not come back that way, so it is queued again.
+      const bool sent = info->si_code <= 0;
+      if (sent && a.handler == kSigIgn) {
+        errno = saved_errno;
+        return;  // ignored, as it would be natively
+      }
       const KernelSigaction dfl{};
       host_syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(std::uint64_t));
+      if (sent) redeliver(*info);
     } else {
       // The action changed under us: install the current one and let the signal meet it.
       self.lock();
