@@ -302,6 +302,29 @@ TEST(Runner, SetuidProgramRefused) {
   std::filesystem::remove(copy);
 }
 
+// What execvp and a shell do with files that are not programs, futexbox run does too: a file
+// without execute permission is refused (exit 2, not the 127 of a failed exec), and an executable
+// text file without "#!" runs with /bin/sh, its arguments passed on.
+TEST(Runner, NonExecutableFilesAndScriptsWithoutAShebang) {
+  const std::string script = temp("noshebang");
+  {
+    std::ofstream out(script);
+    out << "echo \"ran with $# arguments: $1\"\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_read);
+  const Finished refused = run_native({kFutexbox, "run", script});
+  EXPECT_EQ(refused.exit_code(), 2) << refused.describe();
+  EXPECT_THAT(refused.err, HasSubstr("Permission denied"));
+  std::filesystem::permissions(script, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_exec);
+  const Served s = run_served({script, "hello"});
+  const Finished native = run_native({"sh", "-c", "exec \"$0\" hello", script});
+  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
+  EXPECT_EQ(s.run.out, "ran with 1 arguments: hello\n");
+  EXPECT_EQ(s.run.out, native.out);
+  std::filesystem::remove(script);
+}
+
 TEST(Runner, UsageErrorsExit2) {
   EXPECT_EQ(run_native({kFutexbox, "run"}).exit_code(), 2);
   EXPECT_EQ(run_native({kFutexbox, "run", "--no-such-option", "/bin/true"}).exit_code(), 2);

@@ -58,6 +58,7 @@ std::optional<std::string> find_program(const std::string& name) {
 }
 
 const char* g_name = "run";  // the subcommand messages are from
+constexpr char kShell[] = "/bin/sh";  // what execvp runs a file with when execve says ENOEXEC
 
 int refuse(const std::string& message) { return refuse_to_run(g_name, message); }
 
@@ -119,9 +120,22 @@ int launch_guest(const LaunchOptions& options, std::span<RunObserver* const> obs
   if (ec) return refuse("cannot find the agent library " + agent_given + ": " + ec.message());
 
   const std::string& name = options.command.front();
-  const std::optional<std::string> program = find_program(name);
+  std::optional<std::string> program = find_program(name);
   if (!program) return refuse(name + ": command not found");
-  const ImageProbe probe = probe_image(AT_FDCWD, program->c_str(), false);
+  // A file futexbox cannot execute is a refusal (exit 2), not the 127 of a failed exec.
+  if (access(program->c_str(), X_OK) != 0) {
+    return refuse("cannot execute " + *program + ": " + std::strerror(errno));
+  }
+  std::vector<std::string> command = options.command;
+  ImageProbe probe = probe_image(AT_FDCWD, program->c_str(), false);
+  if (probe.verdict == ImageVerdict::kNotExecutable) {
+    // An executable file that is neither ELF nor #! script: execvp and shells run it with
+    // /bin/sh (execve says ENOEXEC), and so does futexbox.
+    command.insert(command.begin(), kShell);
+    command[1] = *program;
+    program = kShell;
+    probe = probe_image(AT_FDCWD, kShell, false);
+  }
   if (probe.verdict != ImageVerdict::kLoadsAgent) {
     std::string subject = probe.subject;
     if (subject != *program) subject = *program + " (interpreter " + subject + ")";
@@ -135,7 +149,7 @@ int launch_guest(const LaunchOptions& options, std::span<RunObserver* const> obs
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   std::vector<char*> argv;
-  for (const std::string& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
   // Block the forwarded signals across fork so none is lost between the fork and the handlers.
