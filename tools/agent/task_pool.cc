@@ -41,12 +41,14 @@ kernel::Task* TaskPool::claim(kernel::Process& process, pid_t tid) noexcept {
   for (int round = 0; round < 2; ++round) {
     const std::size_t start = static_cast<std::size_t>(tid) % kSlots;
     for (std::size_t i = 0; i < kSlots; ++i) {
-      Slot& slot = slots_[(start + i) % kSlots];
+      const std::size_t index = (start + i) % kSlots;
+      Slot& slot = slots_[index];
       pid_t owner = slot.owner.load(std::memory_order_acquire);
       // Our own TID on a slot: its thread is dead (we are the live one), and only we can claim
       // it, since nobody else has this TID.
       if (owner == tid) return take(slot, process, tid);
       if (owner == 0 && slot.owner.compare_exchange_strong(owner, tid, std::memory_order_acq_rel)) {
+        claimed_[index / 64].fetch_or(std::uint64_t{1} << (index % 64), std::memory_order_relaxed);
         return take(slot, process, tid);
       }
     }
@@ -62,9 +64,15 @@ kernel::Task* TaskPool::claim(kernel::Process& process, pid_t tid) noexcept {
 }
 
 void TaskPool::reset_after_fork() noexcept {
-  for (std::size_t i = 0; i < kSlots; ++i) {
-    if (slots_[i].owner.load(std::memory_order_relaxed) != 0) {
-      slots_[i].owner.store(0, std::memory_order_relaxed);
+  // The child's only thread runs this (check_fork), so relaxed order is enough; a slot whose bit
+  // is clear has never had an owner.
+  for (std::size_t word = 0; word < kSlots / 64; ++word) {
+    std::uint64_t bits = claimed_[word].exchange(0, std::memory_order_relaxed);
+    for (; bits != 0; bits &= bits - 1) {
+      const std::size_t i = word * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+      if (slots_[i].owner.load(std::memory_order_relaxed) != 0) {
+        slots_[i].owner.store(0, std::memory_order_relaxed);
+      }
     }
   }
 }
