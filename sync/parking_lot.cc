@@ -328,9 +328,12 @@ void after_fork_in_child() noexcept {
   // Only the forking thread exists here, and it was not parked. Everything queued belonged to
   // threads that do not exist in this process: forget it, and the locks that were held for fork.
   HashTable* table = g_forking_table;
+  // Written only where something is set, so that a raw fork's child (whose buckets are not held
+  // for it) copies no page it does not have to.
   for (std::size_t i = 0; i < table->size; ++i) {
-    table->buckets[i].head = table->buckets[i].tail = nullptr;
-    table->buckets[i].lock.reset_after_fork();
+    Bucket& b = table->buckets[i];
+    if (b.head != nullptr || b.tail != nullptr) b.head = b.tail = nullptr;
+    if (b.lock.is_locked_or_queued()) b.lock.reset_after_fork();
   }
   ThreadData& me = t_data;
   g_registry_head = nullptr;

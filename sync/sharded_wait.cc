@@ -22,8 +22,12 @@ void after_fork_in_parent() noexcept { g_registry_lock.unlock(); }
 
 void reset_sharded_waits_after_fork() noexcept {
   for (ShardedWaitBase* w = g_registry_head; w != nullptr; w = w->registry_next_) {
+    // Written only where non-zero: each store to a slot the parent left at 0 would copy a page
+    // (copy-on-write), 8 pages per table for every fork child.
     for (std::size_t i = 0; i < ShardedWaitBase::kSlots; ++i) {
-      w->slots_[i].waiters.store(0, std::memory_order_relaxed);
+      if (w->slots_[i].waiters.load(std::memory_order_relaxed) != 0) {
+        w->slots_[i].waiters.store(0, std::memory_order_relaxed);
+      }
     }
   }
   g_registry_lock.reset_after_fork();

@@ -56,6 +56,11 @@ class WordLock {
     return (state_.load(std::memory_order_relaxed) & kLocked) != 0;
   }
 
+  // Whether anything is set in the lock word (held, or threads queued on it).
+  [[nodiscard]] bool is_locked_or_queued() const noexcept {
+    return state_.load(std::memory_order_relaxed) != 0;
+  }
+
   // Forcibly returns the lock to the unlocked, empty state. Only for a child process after fork(),
   // where every thread that held or waited for the lock is gone.
   void reset_after_fork() noexcept { state_.store(0, std::memory_order_relaxed); }
