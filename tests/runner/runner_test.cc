@@ -190,6 +190,15 @@ TEST(Runner, ForkIsNotTenTimesSlowerThanNative) {
   EXPECT_GE(s.stats.value("processes", 0), 301) << s.stats.dump(2);
 }
 
+// An exec from a vfork child (posix_spawn, vfork + execve, system) runs on its parent's thread,
+// agent TLS included: the window it opens for the exec must not stay open for the parent, whose
+// signals would then be deferred for good (issue 13, item 6: the old agent ran no handler after
+// a posix_spawn).
+TEST(Runner, SignalHandlersRunAfterPosixSpawnAndVfork) {
+  const Served s = expect_same_as_native({guest("spawn_signals")}, /*min_served=*/0);
+  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
+}
+
 // --- exit status and signals ---
 
 // A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a

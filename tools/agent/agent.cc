@@ -132,8 +132,14 @@ bool is_trapped(long nr) noexcept {
 
 long issue_exec(long nr, const long (&args)[6]) noexcept {
   // With the guest's mask open (the new image inherits the mask), and interruptible like any
-  // forwarded call: a signal before it is deferred and the execve issued again afterwards.
-  return forward_in_window(t_agent, nr, args);
+  // forwarded call: a signal before it is deferred and the execve issued again afterwards. From a
+  // vfork child the window is marked as the child's, so that the parent's thread, whose TLS this
+  // is, does not take it for its own once the exec has succeeded (GuestSignals::entry).
+  AgentThread& me = t_agent;
+  me.window_pid = in_vfork_child(*g_agent) ? static_cast<pid_t>(host_syscall(abi::kSysGetpid)) : 0;
+  const long r = forward_in_window(me, nr, args);
+  me.window_pid = 0;
+  return r;
 }
 
 void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {

@@ -26,6 +26,10 @@ struct AgentThread {
   // landing in a window is deferred: `deferred_signo` is the first one, which decides between
   // EINTR and a restart; all of them are already queued again to this thread.
   volatile Window window;
+  // The process a window was opened in, when that is not the thread's own: an exec from a vfork
+  // child (posix_spawn, system(), popen) runs on its parent's thread, TLS included, and a
+  // successful exec never comes back to close the window. 0: the thread's own process.
+  volatile pid_t window_pid;
   volatile sig_atomic_t forward_skip;
   std::uint64_t guest_mask;
   bool has_deferred;

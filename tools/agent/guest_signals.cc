@@ -236,6 +236,12 @@ void GuestSignals::entry(int sig, siginfo_t* info, void* context) {
   }
   const int saved_errno = errno;
   AgentThread& me = t_agent;
+  if (me.window != Window::kNone && me.window_pid != 0 &&
+      me.window_pid != static_cast<pid_t>(host_syscall(SYS_getpid))) {
+    // Left open by a vfork child's successful exec on this thread's TLS: not ours.
+    me.window = Window::kNone;
+    me.window_pid = 0;
+  }
   if (me.window != Window::kNone) {
     // Inside a served call's sleep or a forwarded call: defer (see windows.h).
     defer_signal(me, *info, uc);
