@@ -405,6 +405,11 @@ void reset_after_fork_without_handlers() noexcept {
   internal::reset_lot_after_fork_without_handlers();
 }
 
+void forget_exiting_thread() noexcept {
+  ThreadData& me = internal::t_data;
+  if (me.registered) internal::unregister_thread(&me);
+}
+
 ParkResult park(ParkKey key, FunctionRef<bool()> validate, FunctionRef<void()> before_sleep,
                 FunctionRef<void(ParkKey, bool)> timed_out, ParkToken park_token,
                 const Deadline& deadline, bool interruptible) noexcept {

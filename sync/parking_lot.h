@@ -127,6 +127,13 @@ std::size_t bucket_count() noexcept;
 // dropped, never followed, so a torn list cannot hurt.
 void reset_after_fork_without_handlers() noexcept;
 
+// For an embedder that sees a thread's exit(2) (the agent traps it): takes the calling thread out
+// of the lot's thread registry, if it is in it, just before the thread ends. The registry entry
+// lives in the thread's TLS and is normally removed by a thread-specific-data destructor; a thread
+// whose last park comes after those destructors ran (glibc's teardown takes its exit_lock and
+// malloc's arena lock then) registers again and would stay listed after its memory is gone.
+void forget_exiting_thread() noexcept;
+
 }  // namespace parking_lot
 
 ThreadHandle current_thread() noexcept;

@@ -170,6 +170,9 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
       // Recorded (not from a vfork child, which would write into its parent's slot), then
       // issued: neither returns.
       if (agent->trace.valid() && !in_vfork_child(*agent)) record_end(*agent, me, nr, args[0]);
+      // A thread ending: out of the lot's thread registry now, whether or not its TLS destructor
+      // already did it (a served wait during glibc's teardown registers it again).
+      if (nr == abi::kSysExit && !in_vfork_child(*agent)) sync::parking_lot::forget_exiting_thread();
       host_syscall(nr, args[0]);
       __builtin_unreachable();
     case abi::kSysRtSigaction:
