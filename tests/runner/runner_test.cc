@@ -10,11 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/runner/process.h"
@@ -210,6 +212,33 @@ TEST(Runner, ThreadsEndingInTeardownLeaveNothingBehind) {
     ASSERT_EQ(s.run.exit_code(), 0) << "run " << run << ": " << s.run.describe();
     ASSERT_EQ(s.run.out, "all rounds done\n") << "run " << run;
   }
+}
+
+// A guest does not outlive its supervisor unnoticed: killing futexbox with SIGKILL kills the
+// guest's main process too (issue 13, item 11; it used to run on).
+TEST(Runner, KillingFutexboxKillsTheGuest) {
+  pid_t guest_pid = 0;
+  RunSpec spec;
+  spec.argv = {kFutexbox, "run", "sh", "-c", "echo $$; exec sleep 30"};
+  spec.timeout = std::chrono::seconds(20);
+  spec.on_output = [&](pid_t futexbox_pid, const std::string& out) {
+    if (guest_pid != 0 || out.find('\n') == std::string::npos) return;
+    guest_pid = static_cast<pid_t>(std::stol(out));
+    kill(futexbox_pid, SIGKILL);
+  };
+  const Finished f = run_process(spec);
+  EXPECT_EQ(f.signal(), SIGKILL) << f.describe();
+  ASSERT_GT(guest_pid, 0) << f.describe();
+  // Gone (or at least dead, a zombie until init reaps it) within a few seconds.
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(guest_pid) + "/stat");
+    std::string line;
+    gone = !std::getline(stat, line) || line.find(") Z") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "guest " << guest_pid << " outlived futexbox";
+  if (!gone) kill(guest_pid, SIGKILL);
 }
 
 // --- exit status and signals ---

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -158,6 +159,7 @@ int launch_guest(const LaunchOptions& options, std::span<RunObserver* const> obs
   sigemptyset(&forwarded);
   for (const int sig : kForwarded) sigaddset(&forwarded, sig);
   sigprocmask(SIG_BLOCK, &forwarded, &previous);
+  const pid_t supervisor = getpid();
   const pid_t child = fork();
   if (child < 0) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
@@ -165,6 +167,10 @@ int launch_guest(const LaunchOptions& options, std::span<RunObserver* const> obs
   }
   if (child == 0) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
+    // The guest does not outlive futexbox unnoticed: if futexbox dies, even of SIGKILL, the
+    // guest's main process is killed too (the guest's own children are not: docs/runner.md).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor) _exit(128 + SIGKILL);  // futexbox died before the prctl
     execve(program->c_str(), argv.data(), envp.data());
     std::fprintf(stderr, "futexbox %s: cannot execute %s: %s\n", g_name, program->c_str(),
                  std::strerror(errno));
