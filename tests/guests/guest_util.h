@@ -20,6 +20,16 @@ static inline long futex(void* uaddr, int op, uint32_t val, const struct timespe
   return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
 }
 
+// struct futex_waitv and the futex2 flags (Debian 12's headers lack them).
+struct waitv {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX2_PRIVATE 128
+
 // The result of a syscall wrapper: "0", or the errno's name.
 static inline const char* outcome(long r) {
   static __thread char buf[32];

@@ -6,11 +6,6 @@
 #include <sys/mman.h>
 #include "guest_util.h"
 
-struct waitv {
-  uint64_t val, uaddr;
-  uint32_t flags, reserved;
-};
-
 static long waitv(struct waitv* w, unsigned n, unsigned flags, const struct timespec* ts, int clock) {
   return syscall(449, w, n, flags, ts, clock);
 }

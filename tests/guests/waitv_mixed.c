@@ -2,15 +2,6 @@
 // entry's index (the agent serves the private entry and sleeps on the shared one in the host).
 #include "guest_util.h"
 
-struct waitv {
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-#define FUTEX2_SIZE_U32 0x02
-#define FUTEX2_PRIVATE 128
-
 static uint32_t private_word, shared_word;
 static volatile pid_t tid;
 static long result;

@@ -4,14 +4,6 @@
 // host's wake never reached it.)
 #include "guest_util.h"
 
-struct waitv {
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-#define FUTEX2_SIZE_U32 0x02
-
 static uint32_t shared_word;
 static volatile pid_t tid;
 static long result;
