@@ -63,23 +63,34 @@ constexpr char kShell[] = "/bin/sh";  // what execvp runs a file with when execv
 
 int refuse(const std::string& message) { return refuse_to_run(g_name, message); }
 
+// AddressSanitizer refuses to start unless its runtime is the first library in the link map,
+// which a preloaded agent never lets it be. The agent defines none of the functions ASan
+// interposes (malloc, free, ...), so ASan's still come before libc's: its check is switched off
+// (appended, so it overrides only that one option of the guest's own ASAN_OPTIONS).
+constexpr char kAsanOptions[] = "ASAN_OPTIONS=";
+constexpr char kAsanAgentOption[] = "verify_asan_link_order=0";
+
 // futexbox's environment, with the agent first in LD_PRELOAD and the stats page named; any
 // protocol variable futexbox itself was given (a futexbox inside a guest) is not passed on.
 std::vector<std::string> guest_environment(const std::string& agent, const std::string& stats) {
   std::vector<std::string> env;
   const std::string preload_var = std::string(agent_env::kPreload) + "=";
   std::string preload = preload_var + agent;
+  std::string asan_options = std::string(kAsanOptions) + kAsanAgentOption;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;
     bool carried = false;
     for (const char* name : agent_env::kCarried) carried |= entry.rfind(std::string(name) + "=", 0) == 0;
     if (entry.rfind(preload_var, 0) == 0) {
       if (entry.size() > preload_var.size()) preload += ":" + entry.substr(preload_var.size());
+    } else if (entry.rfind(kAsanOptions, 0) == 0) {
+      asan_options = entry + ":" + kAsanAgentOption;
     } else if (!carried) {
       env.push_back(entry);
     }
   }
   env.push_back(preload);
+  env.push_back(asan_options);
   env.push_back(std::string(agent_env::kStats) + "=" + stats);
   return env;
 }
