@@ -250,6 +250,15 @@ TEST(Runner, AnAsanBuiltGuestRunsAsNatively) {
   EXPECT_THAT(s.run.err, Not(HasSubstr("AddressSanitizer"))) << s.run.describe();
 }
 
+// More threads than the agent's first chunk of 4096 task slots: 5000 waiters on one private word,
+// then one wake for all. The old agent answered the 4097th thread's calls with EAGAIN, wakes
+// included, so the main thread could not wake anyone (issue 13, item 8).
+TEST(Runner, FiveThousandThreadsBlockAndAreWoken) {
+  const Served s = expect_same_as_native({guest("many_threads"), "5000"});
+  EXPECT_EQ(s.run.out, "5000 threads woken\n") << s.run.describe();
+  EXPECT_GE(s.stats.value("threads", 0), 5000) << s.stats.dump(2);
+}
+
 // --- exit status and signals ---
 
 // A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a

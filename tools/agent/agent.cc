@@ -172,7 +172,14 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
       if (agent->trace.valid() && !in_vfork_child(*agent)) record_end(*agent, me, nr, args[0]);
       // A thread ending: out of the lot's thread registry now, whether or not its TLS destructor
       // already did it (a served wait during glibc's teardown registers it again).
-      if (nr == abi::kSysExit && !in_vfork_child(*agent)) sync::parking_lot::forget_exiting_thread();
+      // Its task-pool slot is free again too.
+      if (nr == abi::kSysExit && !in_vfork_child(*agent)) {
+        sync::parking_lot::forget_exiting_thread();
+        if (me.task != nullptr && me.generation == g_generation.load(std::memory_order_acquire)) {
+          agent->tasks.release(*me.task);
+          me.task = nullptr;
+        }
+      }
       host_syscall(nr, args[0]);
       __builtin_unreachable();
     case abi::kSysRtSigaction:

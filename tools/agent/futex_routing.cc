@@ -46,7 +46,7 @@ long forward(AgentThread& me, const syscalls::FutexCall& call, const long (&args
 long serve(Agent& agent, AgentThread& me, const syscalls::FutexCall& call, const long (&args)[6],
            std::span<const futex::Waitv> entries = {}) noexcept {
   kernel::Task* task = current_task(agent, me);
-  if (task == nullptr) return abi::negated(abi::Errno::kEAGAIN);  // over TaskPool::kSlots threads
+  if (task == nullptr) return abi::negated(abi::Errno::kENOMEM);  // no chunk of slots could be mapped
   syscalls::SyscallArgs sa;
   sa.nr = call.nr;
   for (int i = 0; i < 6; ++i) sa.regs[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(args[i]);

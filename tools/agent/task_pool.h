@@ -1,9 +1,11 @@
 // TaskPool: the kernel::Task of every guest thread, created where it first traps, without malloc
-// (it runs in the SIGSYS handler). Slots live in one reserved mapping, indexed from the thread ID
-// and probed linearly; a slot holds its owner's TID. A slot whose TID equals the claimer's belongs
-// to a dead thread whose TID was reused (live TIDs are unique), and when the pool is full, slots
-// of threads that no longer exist (tgkill(pid, tid, 0) says ESRCH) are taken back. A dead thread
-// is in no wait, so nothing still points at its task.
+// (it runs in the SIGSYS handler). Slots live in chunks of kChunkSlots, each one reserved mapping
+// (MAP_NORESERVE: pages are touched only by slots in use) made when every chunk before it is
+// full, so any number of threads Linux allows gets a task. Within a chunk a slot is found from the
+// thread ID and probed linearly; a slot holds its owner's TID. A thread gives its slot back when
+// the agent traps its exit(2); a slot whose TID equals the claimer's belongs to a dead thread that
+// never did (live TIDs are unique), and is taken over. A dead thread is in no wait, so nothing
+// still points at its task.
 #pragma once
 
 #include <sys/types.h>
@@ -18,23 +20,26 @@ namespace futexbox::tools::agent {
 
 class TaskPool {
  public:
-  static constexpr std::size_t kSlots = 4096;
+  static constexpr std::size_t kChunkSlots = 4096;
+  static constexpr std::size_t kMaxChunks = 256;  // over a million threads
 
-  // Reserves the mapping (MAP_NORESERVE: pages are touched only by slots in use).
+  // Reserves the first chunk.
   bool init() noexcept;
-  // A task for the calling thread `tid` of `process`, or null if all kSlots threads are alive.
+  // A task for the calling thread `tid` of `process`; null only if a new chunk cannot be mapped.
   kernel::Task* claim(kernel::Process& process, pid_t tid) noexcept;
+  // The thread that claimed `task` is ending: its slot is free again.
+  void release(kernel::Task& task) noexcept;
   // In a fork child: every slot belonged to the parent's threads. Touches only the slots that were
-  // ever claimed (a bitmap of them), not all kSlots slots: reading each slot's owner cost a page
-  // fault per slot, about 4 ms per fork child.
+  // ever claimed (a bitmap per chunk), not every slot: reading each slot's owner cost a page fault
+  // per slot, about 4 ms per fork child.
   void reset_after_fork() noexcept;
 
  private:
   struct Slot;
-  kernel::Task* take(Slot& slot, kernel::Process& process, pid_t tid) noexcept;
-  Slot* slots_ = nullptr;
-  // Bit i: slot i has been claimed at least once (set by claim, cleared in a fork child).
-  std::atomic<std::uint64_t> claimed_[kSlots / 64] = {};
+  struct Chunk;
+  Chunk* chunk(std::size_t index) noexcept;  // mapped on first use; null if that fails
+  static kernel::Task* take(Slot& slot, kernel::Process& process, pid_t tid) noexcept;
+  std::atomic<Chunk*> chunks_[kMaxChunks] = {};
 };
 
 }  // namespace futexbox::tools::agent
