@@ -35,14 +35,12 @@ int main(int argc, char** argv) {
   while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < n) usleep(1000);
   usleep(100 * 1000);  // most of them asleep by now; the others see the word change
   __atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
-  long woken = 0;
   while (__atomic_load_n(&finished, __ATOMIC_SEQ_CST) < n) {
     const long r = futex(&word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     if (r < 0) {
       printf("FUTEX_WAKE failed: %s\n", outcome(r));
       return 1;
     }
-    woken += r;
     usleep(1000);
   }
   for (int i = 0; i < n; ++i) pthread_join(threads[i], NULL);
