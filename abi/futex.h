@@ -25,6 +25,13 @@ inline constexpr int kCmpRequeuePi = 12;
 inline constexpr int kLockPi2 = 13;
 inline constexpr int kCommands = 14;  // one past the highest command Linux has
 
+// The commands whose fourth argument is a timeout pointer rather than the integer val2
+// (futex_cmd_has_timeout): exactly the ones that may sleep.
+constexpr bool cmd_has_timeout(int cmd) noexcept {
+  return cmd == kWait || cmd == kWaitBitset || cmd == kLockPi || cmd == kLockPi2 ||
+         cmd == kWaitRequeuePi;
+}
+
 // futex(2) op flags.
 inline constexpr int kPrivateFlag = 128;
 inline constexpr int kClockRealtime = 256;

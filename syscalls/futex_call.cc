@@ -24,8 +24,7 @@ void describe_futex(FutexCall& c, std::span<const std::uint64_t, 6> args) noexce
     c.stats_slot = static_cast<std::size_t>(cmd) * 4 + ((c.op & futex::kPrivateFlag) != 0 ? 2 : 0) +
                    ((c.op & futex::kClockRealtime) != 0 ? 1 : 0);
   }
-  c.may_sleep = cmd == futex::kWait || cmd == futex::kWaitBitset || cmd == futex::kLockPi ||
-                cmd == futex::kLockPi2 || cmd == futex::kWaitRequeuePi;
+  c.may_sleep = futex::cmd_has_timeout(cmd);
   c.sleeps_on_word = c.may_sleep;
   c.pi_lock = cmd == futex::kLockPi || cmd == futex::kLockPi2;
   if (c.may_sleep) c.timeout_arg = 3;
@@ -53,7 +52,7 @@ FutexCall describe_futex_call(std::uint64_t nr, std::span<const std::uint64_t, 6
       c.timeout_arg = 3;
       c.array = args[0];
       c.entries = u32(args[1]);
-      c.op = static_cast<int>(u32(args[2]));  // the flags, which must be 0
+      c.flags = u32(args[2]);
       break;
     case abi::kSysFutexWake:  // (uaddr, mask, nr, flags)
       c.stats_slot = kFutexWakeSlot;
@@ -74,7 +73,7 @@ FutexCall describe_futex_call(std::uint64_t nr, std::span<const std::uint64_t, 6
       c.wakes = c.wakes_plain = true;
       c.array = args[0];
       c.entries = 2;
-      c.op = static_cast<int>(u32(args[1]));  // the flags, which must be 0
+      c.flags = u32(args[1]);
       break;
     default:
       break;
@@ -86,7 +85,7 @@ std::uint32_t entries_to_read(const FutexCall& call) noexcept {
   if (call.array == 0) return 0;
   // Both calls' flags must be 0, and futex_waitv's 0 < nr_futexes <= FUTEX_WAITV_MAX, or Linux
   // reads nothing.
-  if (call.op != 0) return 0;
+  if (call.flags != 0) return 0;
   if (call.nr == abi::kSysFutexRequeue) return 2;
   if (call.nr != abi::kSysFutexWaitv) return 0;
   return call.entries != 0 && call.entries <= futex::kWaitvMax ? call.entries : 0;

@@ -43,8 +43,7 @@ enum class FutexKeys : std::uint8_t {
 struct FutexCall {
   std::uint32_t nr = 0;      // the syscall (abi::kSysFutex, kSysFutexWaitv, ...)
   bool family = false;       // false: not a futex-family call; nothing below is meaningful
-  int op = 0;                // futex(2): the op argument as the kernel reads it (32 bits);
-                             // futex_waitv, futex_requeue: their flags argument
+  int op = 0;                // futex(2): the op argument as the kernel reads it (32 bits)
   int cmd = -1;              // futex(2): op & FUTEX_CMD_MASK
   FutexKeys keys = FutexKeys::kPrivate;
   bool may_sleep = false;      // may block (a wait, a PI lock, a waitv)
@@ -57,6 +56,7 @@ struct FutexCall {
   std::uint64_t word2 = 0;     // WAKE_OP's second word
   std::uint64_t array = 0;     // futex_waitv / futex_requeue: the entries' address
   std::uint32_t entries = 0;   // how many entries (futex_waitv's nr_futexes, as the kernel reads it)
+  std::uint32_t flags = 0;     // futex_waitv's and futex_requeue's flags argument (must be 0)
   std::size_t stats_slot = kFutexInvalidSlot;
 
   [[nodiscard]] bool is_shared() const noexcept { return keys == FutexKeys::kShared; }

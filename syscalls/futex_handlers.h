@@ -37,11 +37,6 @@ inline sync::Deadline absolute(sync::ClockKind clock, const abi::Timespec& ts) n
   return sync::Deadline::at(clock, t);
 }
 
-inline bool cmd_has_timeout(int cmd) noexcept {
-  return cmd == abi::futex::kWait || cmd == abi::futex::kLockPi || cmd == abi::futex::kLockPi2 ||
-         cmd == abi::futex::kWaitBitset || cmd == abi::futex::kWaitRequeuePi;
-}
-
 // futex_init_timeout: FUTEX_WAIT's timeout is relative (made absolute on CLOCK_MONOTONIC now),
 // LOCK_PI's absolute on CLOCK_REALTIME, everything else absolute on the flag's clock.
 inline ErrorOr<sync::Deadline> decode_futex_timeout(Task& task, GuestAddr utime, int cmd,
@@ -134,7 +129,7 @@ kernel::ErrorOr<std::int64_t> futex(Server& server, kernel::Task& task, const Sy
 
   // The timespec is read (EFAULT) and checked (EINVAL) before the op itself is looked at.
   sync::Deadline deadline;
-  if (utime != 0 && futex_detail::cmd_has_timeout(cmd)) {
+  if (utime != 0 && abi::futex::cmd_has_timeout(cmd)) {
     deadline = FUTEXBOX_TRY(futex_detail::decode_futex_timeout(task, utime, cmd, clock_realtime));
   }
   if (clock_realtime && cmd != abi::futex::kWaitBitset && cmd != abi::futex::kWaitRequeuePi &&
