@@ -45,8 +45,10 @@ class Kernel {
   void remove_task(Task& task);
   // Whether a thread with id `tid` exists, as FUTEX_LOCK_PI's owner check asks (ESRCH if not):
   // a task of this kernel, or, when the embedder runs guests on host threads it does not register
-  // as tasks (the agent creates them lazily), a host thread the embedder's oracle vouches for.
-  // The oracle is called where malloc and locks are off limits; it must be async-signal-safe.
+  // as tasks, a host thread the embedder's oracle vouches for. (The agent, which creates tasks
+  // lazily, serves the futex family without a Kernel and passes its check to
+  // syscalls::dispatch_futex instead.) The oracle may be called where malloc and locks are off
+  // limits; it must be async-signal-safe.
   bool task_exists(pid_t tid);
   void set_host_task_oracle(bool (*exists)(pid_t tid)) noexcept { host_task_oracle_ = exists; }
   // Live tasks of the process with id `pid`.
