@@ -259,6 +259,16 @@ TEST(Runner, FiveThousandThreadsBlockAndAreWoken) {
   EXPECT_GE(s.stats.value("threads", 0), 5000) << s.stats.dump(2);
 }
 
+// Threads on PTHREAD_STACK_MIN stacks, half used, wait with FUTEX_WAIT and futex_waitv: the served
+// call takes no more of their stack than the kernel's signal frame (issue 13, item 2: every
+// futex_waitv died of SIGSEGV, and so did a FUTEX_WAIT from 8 KiB deep). The agent works on a
+// stack of its own (tools/agent/agent_stack.h).
+TEST(Runner, ThreadsOnMinimumSizeStacksAreServed) {
+  const Served s = expect_same_as_native({guest("small_stacks")});
+  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
+  EXPECT_EQ(s.run.out, "8 threads on 16384-byte stacks played 1600 rounds, took 8 signals\n");
+}
+
 // --- exit status and signals ---
 
 // A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a

@@ -14,6 +14,7 @@
 // The agent's files, and which of them run inside the guest's SIGSYS handler (all but the
 // constructor's parts do, so they follow the rules below):
 //   agent.cc           the constructor (agent_init) and the SIGSYS entry (on_sigsys), fork checks
+//   agent_stack.h      the per-thread stack the handler does its work on
 //   futex_routing.h    serve or forward a futex-family call; the run counters
 //   recording.h        the trace file's records
 //   legacy_waiters.h   threads that slept in the host before the filter existed
@@ -65,6 +66,7 @@
 #include "sync/sharded_wait.h"
 #include "syscalls/futex_call.h"
 #include "syscalls/restart.h"
+#include "tools/agent/agent_stack.h"
 #include "tools/agent/agent_state.h"
 #include "tools/agent/agent_thread.h"
 #include "tools/agent/exec_guard.h"
@@ -142,18 +144,21 @@ long issue_exec(long nr, const long (&args)[6]) noexcept {
   return r;
 }
 
-void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
-  auto* uc = static_cast<ucontext_t*>(context);
-  const int saved_errno = errno;
-  Agent* agent = g_agent;
-  const long nr = info->si_syscall;
-  if (info->si_code != abi::sig::kSysSeccomp || agent == nullptr || !is_trapped(nr)) {
-    guest_signals().deliver_guest_sigsys(info, uc);
-    errno = saved_errno;
-    return;
-  }
-  check_fork(*agent);
-  if (g_probing) g_probe_trapped = true;
+// One trapped call, as on_sigsys hands it to serve_trap on the agent stack.
+struct Trap {
+  Agent* agent;
+  ucontext_t* uc;
+  long nr;
+};
+
+// Serves the trapped call and writes its outcome into the SIGSYS frame: the result into rax, or
+// rip rewound onto the guest's `syscall` to have it issued again (how Linux restarts a syscall).
+// Runs on the thread's agent stack (agent_stack.h).
+void serve_trap(void* p) {
+  const Trap& trap = *static_cast<const Trap*>(p);
+  Agent* agent = trap.agent;
+  ucontext_t* uc = trap.uc;
+  const long nr = trap.nr;
   greg_t* regs = uc->uc_mcontext.gregs;
   const long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                         regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
@@ -165,23 +170,6 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   long rax;
   syscalls::FutexCall call;  // call.family: a futex-family call
   switch (nr) {
-    case abi::kSysExit:
-    case abi::kSysExitGroup:
-      // Recorded (not from a vfork child, which would write into its parent's slot), then
-      // issued: neither returns.
-      if (agent->trace.valid() && !in_vfork_child(*agent)) record_end(*agent, me, nr, args[0]);
-      // A thread ending: out of the lot's thread registry now, whether or not its TLS destructor
-      // already did it (a served wait during glibc's teardown registers it again).
-      // Its task-pool slot is free again too.
-      if (nr == abi::kSysExit && !in_vfork_child(*agent)) {
-        sync::parking_lot::forget_exiting_thread();
-        if (me.task != nullptr && me.generation == g_generation.load(std::memory_order_acquire)) {
-          agent->tasks.release(*me.task);
-          me.task = nullptr;
-        }
-      }
-      host_syscall(nr, args[0]);
-      __builtin_unreachable();
     case abi::kSysRtSigaction:
       rax = guest_signals().rt_sigaction(static_cast<int>(args[0]), args[1], args[2],
                                          static_cast<std::uint64_t>(args[3]),
@@ -245,6 +233,60 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
     regs[REG_RAX] = nr;
   } else {
     regs[REG_RAX] = rax;
+  }
+}
+
+// exit(2) and exit_group(2): recorded (not from a vfork child, which would write into its
+// parent's slot), then issued; neither returns. On the frame's stack, not the agent stack: exit
+// gives the thread's slot, and with it that stack, to the next thread that claims it.
+[[noreturn]] void serve_exit(Agent& agent, long nr, long status) {
+  AgentThread& me = t_agent;
+  const bool vfork_child = in_vfork_child(agent);
+  if (agent.trace.valid() && !vfork_child) record_end(agent, me, nr, status);
+  // A thread ending: out of the lot's thread registry now, whether or not its TLS destructor
+  // already did it (a served wait during glibc's teardown registers it again). Its task-pool
+  // slot is free again too.
+  if (nr == abi::kSysExit && !vfork_child) {
+    sync::parking_lot::forget_exiting_thread();
+    if (me.task != nullptr && me.generation == g_generation.load(std::memory_order_acquire)) {
+      agent.tasks.release(*me.task);
+      me.task = nullptr;
+    }
+  }
+  host_syscall(nr, status);
+  __builtin_unreachable();
+}
+
+// The SIGSYS entry, on the stack the kernel chose for the frame. Kept small: the frame is all
+// of the guest's stack a served call may take (agent_stack.h).
+void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
+  auto* uc = static_cast<ucontext_t*>(context);
+  const int saved_errno = errno;
+  Agent* agent = g_agent;
+  const long nr = info->si_syscall;
+  if (info->si_code != abi::sig::kSysSeccomp || agent == nullptr || !is_trapped(nr)) {
+    guest_signals().deliver_guest_sigsys(info, uc);
+    errno = saved_errno;
+    return;
+  }
+  check_fork(*agent);
+  if (g_probing) g_probe_trapped = true;
+  if (nr == abi::kSysExit || nr == abi::kSysExitGroup) {
+    serve_exit(*agent, nr, uc->uc_mcontext.gregs[REG_RDI]);
+  }
+  AgentThread& me = t_agent;
+  // The thread's task, and with it its agent stack. A vfork child uses its parent thread's (it
+  // runs on that thread's TLS) and never claims one of its own, which would be the parent's then.
+  kernel::Task* task = me.task;
+  if (task == nullptr || me.generation != g_generation.load(std::memory_order_acquire)) {
+    task = in_vfork_child(*agent) ? nullptr : current_task(*agent, me);
+  }
+  char* top = task != nullptr ? agent->tasks.stack_top(*task) : nullptr;
+  Trap trap{agent, uc, nr};
+  if (top != nullptr) {
+    run_on_agent_stack(top, &serve_trap, &trap);
+  } else {
+    serve_trap(&trap);  // no stack could be mapped: on the frame's stack, as before
   }
   errno = saved_errno;
 }

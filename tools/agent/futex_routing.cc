@@ -21,21 +21,6 @@ bool host_task_exists(pid_t tid) noexcept {
   return tid > 0 && host_syscall(abi::kSysKill, tid, 0) != abi::negated(abi::Errno::kESRCH);
 }
 
-kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
-  const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
-  if (me.task != nullptr && me.generation == generation) return me.task;
-  const auto tid = static_cast<pid_t>(host_syscall(abi::kSysGettid));
-  kernel::Task* task = agent.tasks.claim(agent.process, tid);
-  if (task == nullptr) return nullptr;
-  task->attach_to_current_thread();
-  me.task = task;
-  me.generation = generation;
-  me.tid = tid;
-  RunStatsPage::add(agent.stats->threads);
-  legacy_seen(tid);
-  return task;
-}
-
 long forward(AgentThread& me, const syscalls::FutexCall& call, const long (&args)[6]) noexcept {
   if (call.may_sleep) return forward_in_window(me, call.nr, args);
   return sync::host_syscall6(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
@@ -108,6 +93,21 @@ long serve_mixed_waitv(Agent& agent, AgentThread& me, const syscalls::FutexCall&
 }
 
 }  // namespace
+
+kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept {
+  const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
+  if (me.task != nullptr && me.generation == generation) return me.task;
+  const auto tid = static_cast<pid_t>(host_syscall(abi::kSysGettid));
+  kernel::Task* task = agent.tasks.claim(agent.process, tid);
+  if (task == nullptr) return nullptr;
+  task->attach_to_current_thread();
+  me.task = task;
+  me.generation = generation;
+  me.tid = tid;
+  RunStatsPage::add(agent.stats->threads);
+  legacy_seen(tid);
+  return task;
+}
 
 long route_futex_call(Agent& agent, AgentThread& me, syscalls::FutexCall& call,
                       const long (&args)[6]) noexcept {

@@ -27,6 +27,10 @@ namespace futexbox::tools::agent {
 long route_futex_call(Agent& agent, AgentThread& me, syscalls::FutexCall& call,
                       const long (&args)[6]) noexcept;
 
+// The task serving the calling thread, claimed from the pool on its first trap (or its first in a
+// fork child); null if no chunk of slots can be mapped.
+kernel::Task* current_task(Agent& agent, AgentThread& me) noexcept;
+
 // The run counters for a finished call (`rax` after the restart rules).
 void count_futex_call(Agent& agent, const syscalls::FutexCall& call, long rax) noexcept;
 

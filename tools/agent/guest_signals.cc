@@ -127,7 +127,8 @@ bool GuestSignals::init(void (*sigsys_handler)(int, siginfo_t*, void*),
   // (it survives exec) and glibc's sigaction would trap with no handler to catch it.
   restorer_ = reinterpret_cast<std::uint64_t>(&futexbox_restore_rt);
   const KernelSigaction ours{reinterpret_cast<std::uint64_t>(sigsys_handler),
-                             kSaSigInfo | kSaNoDefer | kSaRestorer, restorer_, kHandlerMask};
+                             kSaSigInfo | kSaNoDefer | kSaRestorer | kSaOnStack, restorer_,
+                             kHandlerMask};
   if (host_syscall(SYS_rt_sigaction, kSigSys, &ours, nullptr, sizeof(std::uint64_t)) != 0) {
     return false;
   }

@@ -8,6 +8,7 @@
 
 #include "abi/syscall_numbers.h"
 #include "sync/host_syscall.h"
+#include "tools/agent/agent_stack.h"
 
 namespace futexbox::tools::agent {
 
@@ -15,6 +16,7 @@ struct TaskPool::Slot {
   std::atomic<pid_t> owner{0};
   bool constructed = false;  // storage and task built once; the task is rebuilt per owner
   Chunk* chunk = nullptr;    // the chunk this slot is in (set when first claimed)
+  char* stack_top = nullptr;  // the slot's agent stack, mapped by its first owner's first trap
   alignas(kernel::Task) unsigned char task[sizeof(kernel::Task)];
   alignas(kernel::Task::WaitvStorage) unsigned char storage[sizeof(kernel::Task::WaitvStorage)];
 };
@@ -86,9 +88,19 @@ kernel::Task* TaskPool::claim(kernel::Process& process, pid_t tid) noexcept {
   return nullptr;
 }
 
-void TaskPool::release(kernel::Task& task) noexcept {
+TaskPool::Slot& TaskPool::slot_of(kernel::Task& task) noexcept {
   // The task lives in its slot: step back to the slot's start.
-  auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(&task) - offsetof(Slot, task));
+  return *reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(&task) - offsetof(Slot, task));
+}
+
+char* TaskPool::stack_top(kernel::Task& task) noexcept {
+  Slot& slot = slot_of(task);
+  if (slot.stack_top == nullptr) slot.stack_top = map_agent_stack();
+  return slot.stack_top;
+}
+
+void TaskPool::release(kernel::Task& task) noexcept {
+  Slot* slot = &slot_of(task);
   if (slot->owner.exchange(0, std::memory_order_acq_rel) != 0 && slot->chunk != nullptr) {
     slot->chunk->used.fetch_sub(1, std::memory_order_relaxed);
   }

@@ -5,7 +5,8 @@
 // thread ID and probed linearly; a slot holds its owner's TID. A thread gives its slot back when
 // the agent traps its exit(2); a slot whose TID equals the claimer's belongs to a dead thread that
 // never did (live TIDs are unique), and is taken over. A dead thread is in no wait, so nothing
-// still points at its task.
+// still points at its task. Each slot also owns the agent stack its threads' SIGSYS handlers run
+// on (agent_stack.h).
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +30,9 @@ class TaskPool {
   kernel::Task* claim(kernel::Process& process, pid_t tid) noexcept;
   // The thread that claimed `task` is ending: its slot is free again.
   void release(kernel::Task& task) noexcept;
+  // The top of the agent stack (agent_stack.h) of `task`'s slot, mapped on the slot's first use
+  // and kept for its later owners; null if it cannot be mapped. Only the slot's owner calls this.
+  char* stack_top(kernel::Task& task) noexcept;
   // In a fork child: every slot belonged to the parent's threads. Touches only the slots that were
   // ever claimed (a bitmap per chunk), not every slot: reading each slot's owner cost a page fault
   // per slot, about 4 ms per fork child.
@@ -37,6 +41,7 @@ class TaskPool {
  private:
   struct Slot;
   struct Chunk;
+  static Slot& slot_of(kernel::Task& task) noexcept;
   Chunk* chunk(std::size_t index) noexcept;  // mapped on first use; null if that fails
   static kernel::Task* take(Slot& slot, kernel::Process& process, pid_t tid) noexcept;
   std::atomic<Chunk*> chunks_[kMaxChunks] = {};
