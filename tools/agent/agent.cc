@@ -67,6 +67,7 @@
 #include "syscalls/futex_call.h"
 #include "syscalls/restart.h"
 #include "tools/agent/agent_stack.h"
+#include "tools/agent/audit/bootstrap_layout.h"
 #include "tools/agent/agent_state.h"
 #include "tools/agent/agent_thread.h"
 #include "tools/agent/exec_guard.h"
@@ -77,6 +78,7 @@
 #include "tools/agent/seccomp_filter.h"
 #include "tools/agent/signal_windows.h"
 #include "tools/agent/task_pool.h"
+#include "tools/agent/trapped_calls.h"
 #include "tools/protocol/agent_env.h"
 #include "tools/protocol/run_stats.h"
 #include "tools/protocol/trace_file.h"
@@ -101,9 +103,19 @@ std::atomic<std::uint32_t>* g_fork_sentinel = nullptr;  // 1 in the process that
 volatile bool g_probing = false;
 volatile bool g_probe_trapped = false;
 
-// Where every image's agent puts its syscall gadget: far below the mmap area (which starts near
-// the top of the 47-bit space and grows down) and far above any heap, so nothing is there.
-constexpr std::uintptr_t kGadgetAddress = 0x6fff'ff00'0000;
+// Where every image's agent puts its syscall gadget, next to the audit module's stub
+// (audit/bootstrap_layout.h).
+constexpr std::uintptr_t kGadgetAddress = bootstrap::kGadgetAddress;
+
+// The guest's SIGSYS action as the audit module kept it, if this image was started through it
+// (it set one before the agent ran); SIG_DFL otherwise.
+abi::sig::SigAction sigsys_set_before_agent() {
+  // msync tells whether the state page is mapped without touching it.
+  void* page = reinterpret_cast<void*>(bootstrap::kStateAddress);
+  if (msync(page, bootstrap::kPage, MS_ASYNC) != 0) return {};
+  const auto& state = *static_cast<const bootstrap::BootstrapState*>(page);
+  return state.magic == bootstrap::kMagic ? state.guest_sigsys : abi::sig::SigAction{};
+}
 
 // --- fork ---
 
@@ -123,13 +135,6 @@ void check_fork(Agent& agent) noexcept {
     return;
   }
   while (sentinel.load(std::memory_order_acquire) != 1) __builtin_ia32_pause();
-}
-
-bool is_trapped(long nr) noexcept {
-  for (const std::uint32_t t : trapped_syscalls()) {
-    if (static_cast<long>(t) == nr) return true;
-  }
-  return false;
 }
 
 long issue_exec(long nr, const long (&args)[6]) noexcept {
@@ -264,7 +269,7 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   Agent* agent = g_agent;
   const long nr = info->si_syscall;
-  if (info->si_code != abi::sig::kSysSeccomp || agent == nullptr || !is_trapped(nr)) {
+  if (info->si_code != abi::sig::kSysSeccomp || agent == nullptr || !is_trapped_call(nr)) {
     guest_signals().deliver_guest_sigsys(info, uc);
     errno = saved_errno;
     return;
@@ -315,6 +320,9 @@ __attribute__((constructor(101))) void agent_init() {
   if (const long r = sync::relocate_syscall_gadget(kGadgetAddress); r != 0) {
     fail("mapping the syscall gadget at its fixed address", r);
   }
+  if (sync::syscall_gadget_end() > bootstrap::kStubAddress) {
+    fail("fitting the syscall gadget into its page", abi::negated(abi::Errno::kE2BIG));
+  }
   init_windows(agent->memory);
 
   Dl_info self{};
@@ -323,6 +331,16 @@ __attribute__((constructor(101))) void agent_init() {
     fail("finding the agent's own path", abi::negated(abi::Errno::kENOENT));
   }
   agent->exec_config.agent_path = agent->agent_path;
+  if (const char* slash = std::strrchr(agent->agent_path, '/'); slash != nullptr) {
+    const auto dir = static_cast<std::size_t>(slash - agent->agent_path + 1);
+    if (dir + sizeof agent_env::kAuditLibraryName <= sizeof agent->audit_path) {
+      std::memcpy(agent->audit_path, agent->agent_path, dir);
+      std::memcpy(agent->audit_path + dir, agent_env::kAuditLibraryName,
+                  sizeof agent_env::kAuditLibraryName);
+      if (access(agent->audit_path, R_OK) != 0) agent->audit_path[0] = '\0';
+    }
+  }
+  agent->exec_config.audit_path = agent->audit_path;
   for (int i = 0; i < agent_env::kCarriedCount; ++i) {
     take_variable(agent_env::kCarried[i], agent->carried[i]);
     agent->exec_config.carried[i] = agent->carried[i];
@@ -349,7 +367,7 @@ __attribute__((constructor(101))) void agent_init() {
   g_fork_sentinel = new (page) std::atomic<std::uint32_t>(1);
 
   legacy_init();
-  if (!guest_signals().init(&on_sigsys, agent->memory)) fail("installing signal handlers", abi::negated(abi::Errno::kEINVAL));
+  if (!guest_signals().init(&on_sigsys, agent->memory, sigsys_set_before_agent())) fail("installing signal handlers", abi::negated(abi::Errno::kEINVAL));
   sync::set_park_sleep_hooks(&sleep_hooks());
   g_agent = agent;
   // An image exec'd by a guest already runs under the filter. Ask it: a trapped call made from
@@ -361,7 +379,7 @@ __attribute__((constructor(101))) void agent_init() {
   g_probing = false;
   if (!g_probe_trapped) {
     if (const long r =
-            install_seccomp_filter(sync::syscall_gadget_begin(), sync::syscall_gadget_end());
+            install_seccomp_filter(bootstrap::kGadgetAddress, bootstrap::kTrustedEnd);
         r != 0) {
       fail("installing the seccomp filter", r > 0 ? abi::negated(abi::Errno::kEAGAIN) : r);
     }

@@ -33,6 +33,7 @@ struct Agent {
   TraceFile trace;  // valid under futexbox trace, and under futexbox run's deadlock watch
   std::atomic<pid_t> pid{0};
   char agent_path[PATH_MAX] = {};
+  char audit_path[PATH_MAX] = {};  // the audit module beside the agent; "" if there is none
   // The value of each agent_env::kCarried variable this process was given ("" if none).
   char carried[agent_env::kCarriedCount][PATH_MAX] = {};
   ExecGuardConfig exec_config;

@@ -37,13 +37,22 @@ bool assigns(const char* entry, const char* name) noexcept {
   return std::strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
-// -1 for LD_PRELOAD, the index in agent_env::kCarried of a carried variable, or -2 for others.
+// The library lists the new image must start with one of ours: LD_PRELOAD with the agent, and
+// LD_AUDIT with the audit module (when there is one).
+constexpr int kLists = 2;
+const char* const kListNames[kLists] = {agent_env::kPreload, agent_env::kAudit};
+
+// -1 - i for list variable i, the index in agent_env::kCarried of a carried variable, or
+// kOther for the rest.
+constexpr int kOther = -100;
 int variable_of(const char* entry) noexcept {
-  if (assigns(entry, agent_env::kPreload)) return -1;
+  for (int i = 0; i < kLists; ++i) {
+    if (assigns(entry, kListNames[i])) return -1 - i;
+  }
   for (int i = 0; i < agent_env::kCarriedCount; ++i) {
     if (assigns(entry, agent_env::kCarried[i])) return i;
   }
-  return -2;
+  return kOther;
 }
 
 // "NAME=value" at `cursor`, NUL-terminated; returns where it starts.
@@ -58,8 +67,8 @@ char* put_variable(char*& cursor, const char* name, const char* value) noexcept 
   return start;
 }
 
-// Whether a colon/space separated LD_PRELOAD list names `path`.
-bool preload_lists(const char* list, const char* path) noexcept {
+// Whether a colon/space separated list (LD_PRELOAD's, LD_AUDIT's) names `path`.
+bool lists(const char* list, const char* path) noexcept {
   const std::size_t n = std::strlen(path);
   for (const char* p = list; *p != '\0';) {
     while (*p == ':' || *p == ' ') ++p;
@@ -99,12 +108,15 @@ long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, lo
   }
   if (probe.verdict != ImageVerdict::kLoadsAgent) return issue(nr, original);
 
-  // Does the new environment still preload the agent and carry every protocol variable?
+  // Does the new environment still preload the agent (and audit with the module), and carry
+  // every protocol variable?
+  const char* ours[kLists] = {config.agent_path, config.audit_path};
   std::size_t count = 0;
-  bool has_agent = false;
+  bool has_list[kLists];
   bool has[agent_env::kCarriedCount];
+  for (int i = 0; i < kLists; ++i) has_list[i] = ours[i][0] == '\0';
   for (int i = 0; i < agent_env::kCarriedCount; ++i) has[i] = config.carried[i][0] == '\0';
-  char preload_value[kMaxValue] = {};
+  char list_value[kLists][kMaxValue] = {};
   if (envp != 0) {
     for (; count < kMaxEnv; ++count) {
       kernel::GuestAddr entry;
@@ -115,29 +127,33 @@ long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, lo
       char head[kMaxName];
       if (!read_string(memory, entry, head, sizeof head)) return issue(nr, original);
       const int variable = variable_of(head);
-      if (variable == -1) {
-        if (!read_string(memory, entry + std::strlen(agent_env::kPreload) + 1, preload_value,
-                         sizeof preload_value)) {
+      if (variable < 0 && variable != kOther) {
+        const int list = -1 - variable;
+        if (!read_string(memory, entry + std::strlen(kListNames[list]) + 1, list_value[list],
+                         sizeof list_value[list])) {
           return issue(nr, original);
         }
-        has_agent = preload_lists(preload_value, config.agent_path);
+        has_list[list] = ours[list][0] == '\0' || lists(list_value[list], ours[list]);
       } else if (variable >= 0) {
         has[variable] = true;
       }
     }
   }
-  bool complete = has_agent;
+  bool complete = true;
+  for (const bool h : has_list) complete = complete && h;
   for (const bool h : has) complete = complete && h;
   if (complete) return issue(nr, original);
 
-  // Rebuild: the guest's entries minus LD_PRELOAD and the carried variables, then ours.
-  std::size_t strings = std::strlen(agent_env::kPreload) + std::strlen(config.agent_path) +
-                        std::strlen(preload_value) + 3;
+  // Rebuild: the guest's entries minus the lists and the carried variables, then ours.
+  std::size_t strings = 0;
+  for (int i = 0; i < kLists; ++i) {
+    strings += std::strlen(kListNames[i]) + std::strlen(ours[i]) + std::strlen(list_value[i]) + 3;
+  }
   for (int i = 0; i < agent_env::kCarriedCount; ++i) {
     strings += std::strlen(agent_env::kCarried[i]) + std::strlen(config.carried[i]) + 2;
   }
   const std::size_t bytes =
-      (count + 2 + agent_env::kCarriedCount) * sizeof(kernel::GuestAddr) + strings;
+      (count + 1 + kLists + agent_env::kCarriedCount) * sizeof(kernel::GuestAddr) + strings;
   void* block = reinterpret_cast<void*>(host_syscall(SYS_mmap, nullptr, bytes,
                                                      PROT_READ | PROT_WRITE,
                                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -145,7 +161,7 @@ long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, lo
     return abi::negated(abi::Errno::kENOMEM);
   }
   auto* vec = static_cast<kernel::GuestAddr*>(block);
-  char* cursor = reinterpret_cast<char*>(vec + count + 2 + agent_env::kCarriedCount);
+  char* cursor = reinterpret_cast<char*>(vec + count + 1 + kLists + agent_env::kCarriedCount);
   std::size_t out = 0;
   for (std::size_t i = 0; i < count; ++i) {
     kernel::GuestAddr entry;
@@ -155,16 +171,29 @@ long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, lo
       host_syscall(SYS_munmap, block, bytes);
       return issue(nr, original);
     }
-    if (variable_of(head) != -2) continue;
+    if (variable_of(head) != kOther) continue;
     vec[out++] = entry;
   }
-  char* preload = put_variable(cursor, agent_env::kPreload, config.agent_path);
-  if (preload_value[0] != '\0') {  // the guest's own preloads after the agent
-    cursor[-1] = ':';
-    std::memcpy(cursor, preload_value, std::strlen(preload_value) + 1);
-    cursor += std::strlen(preload_value) + 1;
+  for (int i = 0; i < kLists; ++i) {
+    if (ours[i][0] == '\0') {
+      if (list_value[i][0] != '\0') {  // not ours to extend: the guest's as it was
+        vec[out++] = reinterpret_cast<kernel::GuestAddr>(
+            put_variable(cursor, kListNames[i], list_value[i]));
+      }
+      continue;
+    }
+    char* variable = put_variable(cursor, kListNames[i], ours[i]);
+    if (list_value[i][0] != '\0' && !lists(list_value[i], ours[i])) {
+      cursor[-1] = ':';  // the guest's own libraries after ours
+      std::memcpy(cursor, list_value[i], std::strlen(list_value[i]) + 1);
+      cursor += std::strlen(list_value[i]) + 1;
+    } else if (list_value[i][0] != '\0') {
+      // Ours is in it, just not first: the guest's list as it was, which loads ours too.
+      cursor = variable;
+      variable = put_variable(cursor, kListNames[i], list_value[i]);
+    }
+    vec[out++] = reinterpret_cast<kernel::GuestAddr>(variable);
   }
-  vec[out++] = reinterpret_cast<kernel::GuestAddr>(preload);
   for (int i = 0; i < agent_env::kCarriedCount; ++i) {
     if (config.carried[i][0] == '\0') continue;
     vec[out++] = reinterpret_cast<kernel::GuestAddr>(

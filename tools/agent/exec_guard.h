@@ -5,7 +5,9 @@
 // - refuses images that cannot load it (static, set-ID or with file capabilities; see
 //   tools/image_probe.h), with a message on the guest's stderr that names the reason and EPERM
 //   from execve, instead of a process killed by SIGSYS later;
-// - makes sure the environment the new image gets still preloads the agent and still carries
+// - makes sure the environment the new image gets still preloads the agent, still names the audit
+//   module in LD_AUDIT (audit/audit_module.cc: it serves the image's calls until the agent's
+//   constructor has run), and still carries
 //   every variable of the agent protocol this process was given (tools/protocol/agent_env.h: the
 //   stats page, the trace file): a program may exec with a fresh environment (env -i, execle). The
 //   rebuilt envp lives in a private anonymous mapping (no malloc in a signal handler), unmapped
@@ -23,6 +25,7 @@ namespace futexbox::tools::agent {
 
 struct ExecGuardConfig {
   const char* agent_path = "";  // absolute path of this library
+  const char* audit_path = "";  // absolute path of the audit module beside it, "" if none
   // The value this process was given for each of agent_env::kCarried, or "" if none.
   const char* carried[agent_env::kCarriedCount] = {};
 };

@@ -121,7 +121,7 @@ long GuestSignals::install_host(int sig, const KernelSigaction& guest) noexcept 
 }
 
 bool GuestSignals::init(void (*sigsys_handler)(int, siginfo_t*, void*),
-                        kernel::GuestMemory& memory) noexcept {
+                        kernel::GuestMemory& memory, const KernelSigaction& guest_sigsys) noexcept {
   memory_ = &memory;
   // Raw syscalls only, from here on: in an image exec'd by a guest the filter is already in force
   // (it survives exec) and glibc's sigaction would trap with no handler to catch it.
@@ -137,7 +137,7 @@ bool GuestSignals::init(void (*sigsys_handler)(int, siginfo_t*, void*),
     if (sig == kSigKill || sig == kSigStop) continue;
     KernelSigaction current;
     if (sig == kSigSys) {
-      current = KernelSigaction{};  // whatever the guest set before us was replaced above
+      current = guest_sigsys;  // the real one is ours (or was the audit module's)
     } else if (host_syscall(SYS_rt_sigaction, sig, nullptr, &current, sizeof(std::uint64_t)) != 0) {
       continue;
     }

@@ -48,8 +48,10 @@ inline constexpr abi::sig::SigSet kHandlerMask =
 class GuestSignals {
  public:
   // Installs the SIGSYS handler and adopts the actions the process already has (a library
-  // constructor may have installed handlers before the agent's ran). Constructor-time only.
-  bool init(void (*sigsys_handler)(int, siginfo_t*, void*), kernel::GuestMemory& memory) noexcept;
+  // constructor may have installed handlers before the agent's ran; the guest's SIGSYS action,
+  // which only the audit module saw, is `sigsys`). Constructor-time only.
+  bool init(void (*sigsys_handler)(int, siginfo_t*, void*), kernel::GuestMemory& memory,
+            const KernelSigaction& sigsys) noexcept;
 
   // The trapped syscalls. `uc` is the SIGSYS frame's context; `foreign_child` is true in a vfork
   // child (shared memory, own signal table), where only the host's table may change.

@@ -11,27 +11,13 @@
 #include <cstddef>
 
 #include "abi/syscall_numbers.h"
-#include "syscalls/futex_call.h"
 #include "sync/host_syscall.h"
+#include "tools/agent/trapped_calls.h"
 
 namespace futexbox::tools::agent {
 namespace {
 
-// Besides the futex family: the signal calls the agent answers for the guest (guest_signals.h),
-// exec (exec_guard.h), and exit and exit_group only so that futexbox trace can record threads'
-// and processes' ends (the agent issues them at once); those two are trapped whether or not a
-// trace is taken, which costs one SIGSYS per thread's life.
-constexpr std::array<std::uint32_t, 6> kAlsoTrapped = {
-    abi::kSysRtSigaction, abi::kSysRtSigprocmask, abi::kSysExecve,
-    abi::kSysExecveat,    abi::kSysExit,          abi::kSysExitGroup};
-
-constexpr auto kTrapped = [] {
-  std::array<std::uint32_t, syscalls::kFutexFamily.size() + kAlsoTrapped.size()> all{};
-  std::size_t n = 0;
-  for (const std::uint32_t nr : syscalls::kFutexFamily) all[n++] = nr;
-  for (const std::uint32_t nr : kAlsoTrapped) all[n++] = nr;
-  return all;
-}();
+constexpr const auto& kTrapped = kTrappedCalls;
 
 constexpr std::uint32_t kNrOffset = offsetof(seccomp_data, nr);
 constexpr std::uint32_t kArchOffset = offsetof(seccomp_data, arch);
@@ -39,8 +25,6 @@ constexpr std::uint32_t kIpLowOffset = offsetof(seccomp_data, instruction_pointe
 constexpr std::uint32_t kIpHighOffset = kIpLowOffset + 4;
 
 }  // namespace
-
-std::span<const std::uint32_t> trapped_syscalls() noexcept { return kTrapped; }
 
 long install_seccomp_filter(std::uintptr_t gadget_begin, std::uintptr_t gadget_end) noexcept {
   const auto begin_hi = static_cast<std::uint32_t>(gadget_begin >> 32);

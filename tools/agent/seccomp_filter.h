@@ -1,6 +1,6 @@
-// The agent's seccomp filter: SECCOMP_RET_TRAP for the futex family and the syscalls the agent must
-// see (rt_sigaction, rt_sigprocmask, execve, execveat), unless the call comes from the agent's own
-// gadget section; everything else is allowed.
+// The agent's seccomp filter: SECCOMP_RET_TRAP for the calls of trapped_calls.h, unless the call
+// comes from the trusted range (the agent's gadget and the audit module's stub,
+// audit/bootstrap_layout.h); everything else is allowed.
 //
 // Written as classic BPF with linux/filter.h's macros rather than with libseccomp: the test that
 // matters is on seccomp_data.instruction_pointer, a 64-bit range check libseccomp's rule API
@@ -13,12 +13,8 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 
 namespace futexbox::tools::agent {
-
-// The trapped syscall numbers.
-std::span<const std::uint32_t> trapped_syscalls() noexcept;
 
 // Installs the filter on every thread of the process (SECCOMP_FILTER_FLAG_TSYNC), after
 // PR_SET_NO_NEW_PRIVS. Returns 0 or a negative errno.

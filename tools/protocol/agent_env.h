@@ -1,6 +1,6 @@
 // The contract between futexbox and the agent it preloads into every guest process, across the
 // process boundary. Everything the two share is named here or in the files it lists:
-// - the environment: LD_PRELOAD names the agent; FUTEXBOX_AGENT_STATS the run-stats page
+// - the environment: LD_PRELOAD names the agent, LD_AUDIT its audit module; FUTEXBOX_AGENT_STATS the run-stats page
 //   (run_stats.h), which every `futexbox run` and `trace` creates; FUTEXBOX_AGENT_TRACE the trace
 //   file (trace_file.h), which `trace` creates for events and `run` for its deadlock watch. An
 //   exec'd image finds them again because the agent's exec guard carries them into any new
@@ -16,6 +16,9 @@
 namespace futexbox::tools::agent_env {
 
 inline constexpr char kPreload[] = "LD_PRELOAD";
+// ld.so's audit modules: futexbox's (libfutexbox-audit.so, beside the agent) comes first.
+inline constexpr char kAudit[] = "LD_AUDIT";
+inline constexpr char kAuditLibraryName[] = "libfutexbox-audit.so";
 inline constexpr char kStats[] = "FUTEXBOX_AGENT_STATS";
 inline constexpr char kTrace[] = "FUTEXBOX_AGENT_TRACE";
 // futexbox's own: where the agent library is when --agent does not say (launch/launcher.h).

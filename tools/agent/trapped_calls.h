@@ -1,0 +1,38 @@
+// The syscalls the agent's seccomp filter traps (unless they come from the agent's gadget): the
+// futex family, which the agent serves or forwards, and the calls it must see. Shared by the
+// filter (seccomp_filter.h), the SIGSYS handler and the audit module (audit/audit_module.cc),
+// which serves the same calls before an image's agent is up.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "abi/syscall_numbers.h"
+#include "syscalls/futex_call.h"
+
+namespace futexbox::tools::agent {
+
+// Besides the futex family: the signal calls the agent answers for the guest (guest_signals.h),
+// exec (exec_guard.h), and exit and exit_group so that a thread's slot is given back and
+// futexbox trace can record threads' and processes' ends (the agent issues them at once).
+inline constexpr std::array<std::uint32_t, 6> kAlsoTrapped = {
+    abi::kSysRtSigaction, abi::kSysRtSigprocmask, abi::kSysExecve,
+    abi::kSysExecveat,    abi::kSysExit,          abi::kSysExitGroup};
+
+inline constexpr auto kTrappedCalls = [] {
+  std::array<std::uint32_t, syscalls::kFutexFamily.size() + kAlsoTrapped.size()> all{};
+  std::size_t n = 0;
+  for (const std::uint32_t nr : syscalls::kFutexFamily) all[n++] = nr;
+  for (const std::uint32_t nr : kAlsoTrapped) all[n++] = nr;
+  return all;
+}();
+
+constexpr bool is_trapped_call(long nr) noexcept {
+  for (const std::uint32_t t : kTrappedCalls) {
+    if (static_cast<long>(t) == nr) return true;
+  }
+  return false;
+}
+
+}  // namespace futexbox::tools::agent
