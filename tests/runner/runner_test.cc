@@ -269,6 +269,19 @@ TEST(Runner, ThreadsOnMinimumSizeStacksAreServed) {
   EXPECT_EQ(s.run.out, "8 threads on 16384-byte stacks played 1600 rounds, took 8 signals\n");
 }
 
+// Threads with sigaltstacks of their own take SA_ONSTACK signals while they sleep in served
+// waits. The SIGSYS frame is on that sigaltstack; a signal landing while the agent worked on its
+// own stack was put at the sigaltstack's top by the kernel, over the live frame (stress-ng spun
+// forever in its teardown; this guest died of SIGSEGV in 3 of 3 runs). The handlers must run on
+// the threads' own sigaltstacks, which they must find untouched afterwards.
+TEST(Runner, SignalsOnTheGuestsSigaltstackDuringServedWaits) {
+  for (int run = 0; run < 5; ++run) {
+    const Served s = expect_same_as_native({guest("altstack_signals")});
+    ASSERT_EQ(s.run.out, "400 signals sent to threads on their sigaltstacks; 0 handled off their stack\n")
+        << "run " << run << ": " << s.run.describe();
+  }
+}
+
 // --- exit status and signals ---
 
 // A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a

@@ -154,6 +154,8 @@ struct Trap {
   Agent* agent;
   ucontext_t* uc;
   long nr;
+  // The agent stack to make the thread's sigaltstack while the call is served (null: none).
+  char* altstack_top;
 };
 
 // Serves the trapped call and writes its outcome into the SIGSYS frame: the result into rax, or
@@ -161,6 +163,7 @@ struct Trap {
 // Runs on the thread's agent stack (agent_stack.h).
 void serve_trap(void* p) {
   const Trap& trap = *static_cast<const Trap*>(p);
+  if (trap.altstack_top != nullptr) use_as_sigaltstack(trap.altstack_top);
   Agent* agent = trap.agent;
   ucontext_t* uc = trap.uc;
   const long nr = trap.nr;
@@ -287,7 +290,10 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
     task = in_vfork_child(*agent) ? nullptr : current_task(*agent, me);
   }
   char* top = task != nullptr ? agent->tasks.stack_top(*task) : nullptr;
-  Trap trap{agent, uc, nr};
+  // A guest with a sigaltstack of its own has this frame on it; see agent_stack.h for why the
+  // agent stack stands in for it while the call is served.
+  const bool guest_altstack = (uc->uc_stack.ss_flags & SS_DISABLE) == 0;
+  Trap trap{agent, uc, nr, guest_altstack ? top : nullptr};
   if (top != nullptr) {
     run_on_agent_stack(top, &serve_trap, &trap);
   } else {

@@ -1,5 +1,6 @@
 #include "tools/agent/agent_stack.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -44,6 +45,11 @@ void run_on_agent_stack(char* top, void (*fn)(void*), void* arg) noexcept {
     return;
   }
   futexbox_call_on_stack(arg, fn, top);
+}
+
+void use_as_sigaltstack(char* top) noexcept {
+  const stack_t stack{top - kAgentStackBytes, 0, kAgentStackBytes};
+  sync::host_syscall(SYS_sigaltstack, &stack, nullptr);
 }
 
 char* map_agent_stack() noexcept {

@@ -19,6 +19,14 @@
 //   signal in a window, a fault of the guest-memory accessors) is pushed below the current stack
 //   pointer, on the agent stack, and returns there. A SIGSYS raised while already on it (a stray
 //   trap) is served in place, not from the top again: run_on_agent_stack checks where it is.
+// - A guest with a sigaltstack of its own (Go, Rust, stress-ng) has the SIGSYS frame on it. A
+//   signal with SA_ONSTACK that lands while the agent works elsewhere would be put at that
+//   stack's top by the kernel, which only checks whether the interrupted code is on the
+//   sigaltstack, right over the live SIGSYS frame. So for such a thread the agent stack is made
+//   the sigaltstack while the call is served (one sigaltstack call, from the agent stack, which
+//   is off the guest's), and nested frames go below the agent's stack pointer. No call puts the
+//   guest's back: rt_sigreturn restores the sigaltstack saved in the SIGSYS frame (uc_stack), and
+//   the guest never sees the agent's.
 // - Guest handlers never run on the agent stack (signal_windows.h defers them to the trapped
 //   call's return), so nothing the guest does (longjmp, cancellation unwinding) leaves it.
 // - A vfork child runs on its parent's thread and TLS, hence its stack; the parent is suspended
@@ -39,6 +47,9 @@ inline constexpr std::size_t kAgentStackGuardBytes = 4096;
 // Calls fn(arg) on the stack whose highest address is `top` (16-byte aligned) and whose lowest is
 // top - kAgentStackBytes; if the caller is already on that stack, calls it in place.
 void run_on_agent_stack(char* top, void (*fn)(void*), void* arg) noexcept;
+
+// Makes the agent stack ending at `top` the thread's sigaltstack (from code running on it).
+void use_as_sigaltstack(char* top) noexcept;
 
 // Maps a stack with its guard page; returns its top, or null if the mapping fails.
 char* map_agent_stack() noexcept;
