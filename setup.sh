@@ -14,6 +14,9 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev
   # Real programs the runner's end-to-end tests and benchmarks run under `futexbox run`.
   xz-utils zstd pigz coreutils python3 linux-perf stress-ng strace
+  # The real-software corpus (tests/realworld): a cgo Go program, a Rust program, make and cmake
+  # builds of small projects under `futexbox run`.
+  golang-go rustc make
   # futexbox trace --report's page is rendered in headless Chromium by the tests.
   chromium fonts-dejavu-core
 )

@@ -13,55 +13,18 @@
 #include <vector>
 
 #include "tests/runner/process.h"
+#include "tests/runner/served.h"
 
 namespace futexbox::testing {
 namespace {
 
 using json = nlohmann::json;
-const std::string kFutexbox = FUTEXBOX_BIN;
 
-struct Served {
-  Finished run;
-  json stats;
-};
-
-Served run_served(const std::vector<std::string>& command) {
-  const std::string stats =
-      (std::filesystem::temp_directory_path() / ("real-stats." + std::to_string(getpid()))).string();
+// Real programs run for minutes at most.
+RunSpec long_run() {
   RunSpec spec;
-  spec.argv = {kFutexbox, "run", "--stats-json", stats, "--"};
-  spec.argv.insert(spec.argv.end(), command.begin(), command.end());
   spec.timeout = std::chrono::seconds(300);
-  Served s{run_process(spec), json()};
-  std::ifstream in(stats);
-  if (in) s.stats = json::parse(in);
-  std::filesystem::remove(stats);
-  return s;
-}
-
-Finished run_native(const std::vector<std::string>& command) {
-  RunSpec spec;
-  spec.argv = command;
-  spec.timeout = std::chrono::seconds(300);
-  return run_process(spec);
-}
-
-std::uint64_t served(const Served& s, const std::string& op) {
-  return s.stats.is_null() ? 0 : s.stats["served"].value(op, std::uint64_t{0});
-}
-
-std::uint64_t total_served(const Served& s) {
-  std::uint64_t n = 0;
-  if (s.stats.is_null()) return 0;
-  for (const auto& [op, calls] : s.stats["served"].items()) n += calls.get<std::uint64_t>();
-  return n;
-}
-
-void expect_no_private_forwarded(const Served& s) {
-  ASSERT_FALSE(s.stats.is_null()) << s.run.describe();
-  for (const auto& [op, calls] : s.stats["forwarded"].items()) {
-    EXPECT_EQ(op.find("_PRIVATE"), std::string::npos) << op << " forwarded " << calls;
-  }
+  return spec;
 }
 
 // Deterministic, compressible-but-not-trivial text: words from a fixed LCG.
@@ -99,14 +62,14 @@ TEST_P(SameAsNative, OutputAndStatusMatchWithCallsServed) {
   for (auto& arg : command) {
     if (arg == "INPUT") arg = input_file();
   }
-  const Finished native = run_native(command);
+  const Finished native = run_native(command, long_run());
   ASSERT_EQ(native.exit_code(), 0) << native.describe();
-  const Served s = run_served(command);
+  const Served s = run_served(command, long_run());
   EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
   EXPECT_TRUE(s.run.out == native.out) << "outputs differ: " << s.run.out.size() << " vs "
                                        << native.out.size() << " bytes";
   EXPECT_GE(total_served(s), 1u) << s.stats.dump(2);
-  expect_no_private_forwarded(s);
+  expect_private_ops_served(s.stats);
 }
 
 const char* kPythonThreads = R"(
@@ -158,10 +121,10 @@ class PerfBenchFutex : public ::testing::TestWithParam<PerfCase> {};
 TEST_P(PerfBenchFutex, RunsCleanlyWithItsOpsServed) {
   std::vector<std::string> command{"perf", "bench", "futex"};
   command.insert(command.end(), GetParam().args.begin(), GetParam().args.end());
-  const Served s = run_served(command);
+  const Served s = run_served(command, long_run());
   EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
   EXPECT_GE(served(s, GetParam().op), 1u) << s.stats.dump(2);
-  expect_no_private_forwarded(s);
+  expect_private_ops_served(s.stats);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -192,13 +155,13 @@ TEST(RealPrograms, StressNgFutexMutexSemPthread) {
                           "2", "--pthread-ops", "200", "-t", "5"}) {
     command.push_back(arg);
   }
-  const Served s = run_served(command);
+  const Served s = run_served(command, long_run());
   EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
   // --futex shares a MAP_SHARED word between processes: shared ops, forwarded.
   EXPECT_GE(s.stats["forwarded"].value("FUTEX_WAKE", 0), 1) << s.stats.dump(2);
   EXPECT_GE(total_served(s), 1u) << s.stats.dump(2);
   EXPECT_GE(s.stats.value("processes", 0), 5) << s.stats.dump(2);
-  expect_no_private_forwarded(s);
+  expect_private_ops_served(s.stats);
 }
 
 }  // namespace

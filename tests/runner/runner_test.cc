@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/runner/process.h"
+#include "tests/runner/served.h"
 #include "tests/runner/test_paths.h"
 
 namespace futexbox::testing {
@@ -36,68 +37,6 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           (name + "." + std::to_string(getpid()) + "." + test))
       .string();
-}
-
-struct Served {
-  Finished run;
-  json stats;
-};
-
-Served run_served(const std::vector<std::string>& command, RunSpec spec = {}) {
-  const std::string stats = temp_path("stats.json");
-  spec.argv = {kFutexbox, "run", "--stats-json", stats, "--"};
-  spec.argv.insert(spec.argv.end(), command.begin(), command.end());
-  Served s{run_process(spec), json()};
-  std::ifstream in(stats);
-  if (in) s.stats = json::parse(in);  // a real parser: malformed JSON throws and fails the test
-  std::filesystem::remove(stats);
-  return s;
-}
-
-Finished run_native(const std::vector<std::string>& command, RunSpec spec = {}) {
-  spec.argv = command;
-  return run_process(spec);
-}
-
-std::uint64_t total(const json& by_op) {
-  std::uint64_t n = 0;
-  for (const auto& [op, calls] : by_op.items()) n += calls.get<std::uint64_t>();
-  return n;
-}
-
-// No private op may have gone to the host: those are futexbox's to serve.
-void expect_private_ops_served(const json& stats) {
-  ASSERT_TRUE(stats.contains("forwarded")) << stats.dump();
-  for (const auto& [op, calls] : stats["forwarded"].items()) {
-    EXPECT_EQ(op.find("_PRIVATE"), std::string::npos) << op << " was forwarded " << calls;
-  }
-}
-
-// Same stdout and exit as natively, and the futex calls served.
-Served expect_same_as_native(const std::vector<std::string>& command,
-                             std::uint64_t min_served = 1) {
-  const Finished native = run_native(command);
-  Served s = run_served(command);
-  EXPECT_EQ(s.run.out, native.out) << "native:\n"
-                                   << native.describe() << "\nserved:\n"
-                                   << s.run.describe();
-  EXPECT_EQ(s.run.status, native.status) << s.run.describe();
-  EXPECT_FALSE(s.stats.is_null()) << "no --stats-json written\n" << s.run.describe();
-  if (!s.stats.is_null()) {
-    EXPECT_GE(total(s.stats["served"]), min_served) << s.stats.dump(2);
-    expect_private_ops_served(s.stats);
-    EXPECT_EQ(s.stats["exit_status"].get<int>(), native.exited() ? native.exit_code()
-                                                                   : 128 + native.signal());
-  }
-  return s;
-}
-
-std::uint64_t served(const Served& s, const std::string& op) {
-  return s.stats["served"].value(op, std::uint64_t{0});
-}
-std::uint64_t op_field(const Served& s, const std::string& op, const std::string& field) {
-  if (!s.stats["ops"].contains(op)) return 0;
-  return s.stats["ops"][op].value(field, std::uint64_t{0});
 }
 
 // --- our guests ---
@@ -175,45 +114,6 @@ TEST(Runner, WaitvUpperBitsAreIgnoredAsLinuxIgnoresThem) {
   EXPECT_GE(s.stats["forwarded"].value("futex_waitv", 0), 1) << s.stats.dump(2);
 }
 
-// A fork child's first trapped call resets the agent's task pool. It used to read every one of
-// the pool's 4096 slots (a page fault each): 2.2 ms per fork+exit+wait against 0.1 ms natively.
-// Now only the slots ever claimed are touched. The bound is loose (the machine may be loaded);
-// the old cost was 17-30x native.
-TEST(Runner, ForkIsNotTenTimesSlowerThanNative) {
-  const std::vector<std::string> command = {guest("fork_storm"), "300"};
-  const Finished native = run_native(command);
-  const Served s = run_served(command);
-  ASSERT_EQ(native.exit_code(), 0) << native.describe();
-  ASSERT_EQ(s.run.exit_code(), 0) << s.run.describe();
-  const double native_us = std::stod(native.out);
-  const double served_us = std::stod(s.run.out);
-  EXPECT_LT(served_us, 6 * native_us + 300) << "µs per fork: native " << native_us << ", served "
-                                             << served_us;
-  EXPECT_GE(s.stats.value("processes", 0), 301) << s.stats.dump(2);
-}
-
-// An exec from a vfork child (posix_spawn, vfork + execve, system) runs on its parent's thread,
-// agent TLS included: the window it opens for the exec must not stay open for the parent, whose
-// signals would then be deferred for good (issue 13, item 6: the old agent ran no handler after
-// a posix_spawn).
-TEST(Runner, SignalHandlersRunAfterPosixSpawnAndVfork) {
-  const Served s = expect_same_as_native({guest("spawn_signals")}, /*min_served=*/0);
-  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
-}
-
-// Threads whose last futex calls come during glibc's teardown, after their TLS destructors ran,
-// registered in the parking lot again and stayed registered after they were gone; a later
-// registration wrote into their dead memory (issue 13, item 4: the old agent crashed in 8 of 10
-// runs of this guest). The agent now takes a thread out of the lot when it traps its exit(2).
-// Intermittent by nature: 20 runs.
-TEST(Runner, ThreadsEndingInTeardownLeaveNothingBehind) {
-  for (int run = 0; run < 20; ++run) {
-    const Served s = run_served({guest("thread_exit_storm")});
-    ASSERT_EQ(s.run.exit_code(), 0) << "run " << run << ": " << s.run.describe();
-    ASSERT_EQ(s.run.out, "all rounds done\n") << "run " << run;
-  }
-}
-
 // A guest does not outlive its supervisor unnoticed: killing futexbox with SIGKILL kills the
 // guest's main process too (issue 13, item 11; it used to run on).
 TEST(Runner, KillingFutexboxKillsTheGuest) {
@@ -241,59 +141,7 @@ TEST(Runner, KillingFutexboxKillsTheGuest) {
   if (!gone) kill(guest_pid, SIGKILL);
 }
 
-// A guest built with AddressSanitizer (+ UBSan) runs as natively: ASan's "runtime does not
-// come first in initial library list" check is switched off for the guest, since the preloaded
-// agent always comes first (issue 13, item 9; ThreadSanitizer builds are not supported yet).
-TEST(Runner, AnAsanBuiltGuestRunsAsNatively) {
-  const Served s = expect_same_as_native({guest("condvar_asan")});
-  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
-  EXPECT_THAT(s.run.err, Not(HasSubstr("AddressSanitizer"))) << s.run.describe();
-}
-
-// More threads than the agent's first chunk of 4096 task slots: 5000 waiters on one private word,
-// then one wake for all. The old agent answered the 4097th thread's calls with EAGAIN, wakes
-// included, so the main thread could not wake anyone (issue 13, item 8).
-TEST(Runner, FiveThousandThreadsBlockAndAreWoken) {
-  const Served s = expect_same_as_native({guest("many_threads"), "5000"});
-  EXPECT_EQ(s.run.out, "5000 threads woken\n") << s.run.describe();
-  EXPECT_GE(s.stats.value("threads", 0), 5000) << s.stats.dump(2);
-}
-
-// Threads on PTHREAD_STACK_MIN stacks, half used, wait with FUTEX_WAIT and futex_waitv: the served
-// call takes no more of their stack than the kernel's signal frame (issue 13, item 2: every
-// futex_waitv died of SIGSEGV, and so did a FUTEX_WAIT from 8 KiB deep). The agent works on a
-// stack of its own (tools/agent/agent_stack.h).
-TEST(Runner, ThreadsOnMinimumSizeStacksAreServed) {
-  const Served s = expect_same_as_native({guest("small_stacks")});
-  EXPECT_EQ(s.run.exit_code(), 0) << s.run.describe();
-  EXPECT_EQ(s.run.out, "8 threads on 16384-byte stacks played 1600 rounds, took 8 signals\n");
-}
-
-// Threads with sigaltstacks of their own take SA_ONSTACK signals while they sleep in served
-// waits. The SIGSYS frame is on that sigaltstack; a signal landing while the agent worked on its
-// own stack was put at the sigaltstack's top by the kernel, over the live frame (stress-ng spun
-// forever in its teardown; this guest died of SIGSEGV in 3 of 3 runs). The handlers must run on
-// the threads' own sigaltstacks, which they must find untouched afterwards.
-TEST(Runner, SignalsOnTheGuestsSigaltstackDuringServedWaits) {
-  for (int run = 0; run < 5; ++run) {
-    const Served s = expect_same_as_native({guest("altstack_signals")});
-    ASSERT_EQ(s.run.out, "400 signals sent to threads on their sigaltstacks; 0 handled off their stack\n")
-        << "run " << run << ": " << s.run.describe();
-  }
-}
-
 // --- exit status and signals ---
-
-// A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a
-// shell killing itself with it dies of it, as natively (it used to print "alive" and exit 0).
-TEST(Runner, ASentSigsegvIsNotSwallowed) {
-  const std::vector<std::string> command = {"sh", "-c", "kill -SEGV $$; echo alive"};
-  const Finished native = run_native(command);
-  const Served s = run_served(command);
-  EXPECT_EQ(native.signal(), SIGSEGV) << native.describe();
-  EXPECT_EQ(s.run.signal(), SIGSEGV) << s.run.describe();
-  EXPECT_EQ(s.run.out, native.out);
-}
 
 TEST(Runner, ExitCodePropagated) {
   const Served s = run_served({guest("exit_status"), "exit", "3"});

@@ -1,0 +1,1 @@
+int part_a(int x) { return x * 3 + 'a'; }

@@ -1,0 +1,1 @@
+int part_b(int x) { return x * 3 + 'b'; }

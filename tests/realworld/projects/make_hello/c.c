@@ -1,0 +1,1 @@
+int part_c(int x) { return x * 3 + 'c'; }

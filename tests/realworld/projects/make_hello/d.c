@@ -1,0 +1,1 @@
+int part_d(int x) { return x * 3 + 'd'; }
