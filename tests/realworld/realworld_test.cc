@@ -65,6 +65,16 @@ TEST(RealWorld, RustStdSyncTwoHundredThreads) {
   }
 }
 
+// Go's mechanism without Go: raw futex syscalls from a 2 KiB stack with an inaccessible page
+// below it, on a thread with a 32 KiB sigaltstack. The SIGSYS frame must land on the sigaltstack
+// (the agent's action has SA_ONSTACK): the old agent's frame overflowed into the page below and
+// died of SIGSEGV every run, where GoWithCgo, on this machine, happened to pass.
+TEST(RealWorld, FutexCallsFromAGoroutineSizedStack) {
+  const Served s = expect_same_as_native({guest("tiny_stack_calls")});
+  EXPECT_EQ(s.run.out, "on a 2048-byte stack: 1000 wakes, 1000 EAGAIN, 1 ETIMEDOUT\n")
+      << s.run.describe();
+}
+
 // --- build systems: every compiler and linker exec'd beneath the guest ---
 
 // cmake configures and builds a C++ project (a shared library with a static constructor making
