@@ -73,19 +73,19 @@ long relocate_syscall_gadget(std::uintptr_t where) noexcept {
   const long page = sysconf(_SC_PAGESIZE);
   const std::size_t size = (section_size() + static_cast<std::size_t>(page) - 1) &
                            ~(static_cast<std::size_t>(page) - 1);
-  void* want = reinterpret_cast<void*>(where);
-  void* got = mmap(want, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (got == MAP_FAILED) return -errno;
-  if (got != want) {  // a kernel without MAP_FIXED_NOREPLACE treats the address as a hint
-    munmap(got, size);
+  // Raw calls, not glibc's: in a sanitized guest, the sanitizer's interceptors must not judge (or
+  // record) the agent's own mappings.
+  const long got = host_syscall(SYS_mmap, where, size, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (got < 0 && got > -4096) return got;
+  if (static_cast<std::uintptr_t>(got) != where) {  // a kernel without MAP_FIXED_NOREPLACE
+    host_syscall(SYS_munmap, got, size);             // treats the address as a hint
     return -EEXIST;
   }
-  std::memcpy(got, __start_futexbox_syscall, section_size());
-  if (mprotect(got, size, PROT_READ | PROT_EXEC) != 0) {
-    const long e = -errno;
-    munmap(got, size);
-    return e;
+  std::memcpy(reinterpret_cast<void*>(where), __start_futexbox_syscall, section_size());
+  if (const long r = host_syscall(SYS_mprotect, where, size, PROT_READ | PROT_EXEC); r != 0) {
+    host_syscall(SYS_munmap, where, size);
+    return r;
   }
   g_relocated_begin = where;
   g_relocated.store(reinterpret_cast<Syscall6>(where + (reinterpret_cast<std::uintptr_t>(

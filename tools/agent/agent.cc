@@ -367,9 +367,14 @@ __attribute__((constructor(101))) void agent_init() {
     agent->stats = &g_private_stats;
   }
 
-  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) fail("mapping the fork sentinel", -errno);
-  if (madvise(page, 4096, MADV_WIPEONFORK) != 0) fail("MADV_WIPEONFORK", -errno);
+  // Raw calls, not glibc's: a sanitizer's interceptors must not see the agent's own mappings.
+  const long mapped = host_syscall(SYS_mmap, nullptr, 4096, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped < 0 && mapped > -4096) fail("mapping the fork sentinel", mapped);
+  void* page = reinterpret_cast<void*>(mapped);
+  if (const long r = host_syscall(SYS_madvise, page, 4096, MADV_WIPEONFORK); r != 0) {
+    fail("MADV_WIPEONFORK", r);
+  }
   g_fork_sentinel = new (page) std::atomic<std::uint32_t>(1);
 
   legacy_init();

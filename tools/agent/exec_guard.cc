@@ -37,10 +37,12 @@ bool assigns(const char* entry, const char* name) noexcept {
   return std::strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
-// The library lists the new image must start with one of ours: LD_PRELOAD with the agent, and
-// LD_AUDIT with the audit module (when there is one).
-constexpr int kLists = 2;
-const char* const kListNames[kLists] = {agent_env::kPreload, agent_env::kAudit};
+// The lists the new image's environment must hold one of ours in: LD_PRELOAD the agent, LD_AUDIT
+// the audit module (when there is one), and GLIBC_TUNABLES the static TLS an image that links
+// ThreadSanitizer needs beside an audit module (image_probe.h).
+constexpr int kLists = 3;
+const char* const kListNames[kLists] = {agent_env::kPreload, agent_env::kAudit,
+                                        agent_env::kTunables};
 
 // -1 - i for list variable i, the index in agent_env::kCarried of a carried variable, or
 // kOther for the rest.
@@ -110,7 +112,9 @@ long guarded_exec(const ExecGuardConfig& config, kernel::GuestMemory& memory, lo
 
   // Does the new environment still preload the agent (and audit with the module), and carry
   // every protocol variable?
-  const char* ours[kLists] = {config.agent_path, config.audit_path};
+  const bool tunable = probe.needs_large_static_tls && config.audit_path[0] != '\0';
+  const char* ours[kLists] = {config.agent_path, config.audit_path,
+                              tunable ? kLargeStaticTlsTunable : ""};
   std::size_t count = 0;
   bool has_list[kLists];
   bool has[agent_env::kCarriedCount];

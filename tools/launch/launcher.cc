@@ -73,13 +73,18 @@ constexpr char kAsanAgentOption[] = "verify_asan_link_order=0";
 // futexbox's environment, with the agent first in LD_PRELOAD and the stats page named; any
 // protocol variable futexbox itself was given (a futexbox inside a guest) is not passed on.
 std::vector<std::string> guest_environment(const std::string& agent, const std::string& audit,
-                                           const std::string& stats) {
+                                           const std::string& stats, bool large_static_tls) {
   std::vector<std::string> env;
   const std::string preload_var = std::string(agent_env::kPreload) + "=";
   std::string preload = preload_var + agent;
   const std::string audit_var = std::string(agent_env::kAudit) + "=";
   std::string audit_list = audit.empty() ? "" : audit_var + audit;
   std::string asan_options = std::string(kAsanOptions) + kAsanAgentOption;
+  const std::string tunables_var = std::string(agent_env::kTunables) + "=";
+  // An image that links ThreadSanitizer needs more static TLS beside the audit module
+  // (protocol/image_probe.h); the guest's own tunables follow ours.
+  std::string tunables =
+      large_static_tls && !audit.empty() ? tunables_var + kLargeStaticTlsTunable : "";
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;
     bool carried = false;
@@ -88,6 +93,8 @@ std::vector<std::string> guest_environment(const std::string& agent, const std::
       if (entry.size() > preload_var.size()) preload += ":" + entry.substr(preload_var.size());
     } else if (!audit.empty() && entry.rfind(audit_var, 0) == 0) {
       if (entry.size() > audit_var.size()) audit_list += ":" + entry.substr(audit_var.size());
+    } else if (!tunables.empty() && entry.rfind(tunables_var, 0) == 0) {
+      if (entry.size() > tunables_var.size()) tunables += ":" + entry.substr(tunables_var.size());
     } else if (entry.rfind(kAsanOptions, 0) == 0) {
       asan_options = entry + ":" + kAsanAgentOption;
     } else if (!carried) {
@@ -96,6 +103,7 @@ std::vector<std::string> guest_environment(const std::string& agent, const std::
   }
   env.push_back(preload);
   if (!audit_list.empty()) env.push_back(audit_list);
+  if (!tunables.empty()) env.push_back(tunables);
   env.push_back(asan_options);
   env.push_back(std::string(agent_env::kStats) + "=" + stats);
   return env;
@@ -165,7 +173,8 @@ int launch_guest(const LaunchOptions& options, std::span<RunObserver* const> obs
   // its images then depend on their constructors making no trapped call, as before).
   const std::filesystem::path audit = agent.parent_path() / agent_env::kAuditLibraryName;
   std::vector<std::string> env = guest_environment(
-      agent.string(), std::filesystem::exists(audit, ec) ? audit.string() : "", stats.path());
+      agent.string(), std::filesystem::exists(audit, ec) ? audit.string() : "", stats.path(),
+      probe.needs_large_static_tls);
   for (RunObserver* observer : observers) observer->add_environment(env);
   std::vector<char*> envp;
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));

@@ -19,6 +19,8 @@ inline constexpr char kPreload[] = "LD_PRELOAD";
 // ld.so's audit modules: futexbox's (libfutexbox-audit.so, beside the agent) comes first.
 inline constexpr char kAudit[] = "LD_AUDIT";
 inline constexpr char kAuditLibraryName[] = "libfutexbox-audit.so";
+// glibc's tunables: images that link ThreadSanitizer get more static TLS (image_probe.h).
+inline constexpr char kTunables[] = "GLIBC_TUNABLES";
 inline constexpr char kStats[] = "FUTEXBOX_AGENT_STATS";
 inline constexpr char kTrace[] = "FUTEXBOX_AGENT_TRACE";
 // futexbox's own: where the agent library is when --agent does not say (launch/launcher.h).

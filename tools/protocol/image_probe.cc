@@ -38,7 +38,54 @@ bool secure_exec(int fd, const struct stat& st) noexcept {
              static_cast<long>(sizeof cap)) > 0;
 }
 
-ImageVerdict classify_elf(int fd, const Elf64_Ehdr& eh) noexcept {
+// Whether one of the image's DT_NEEDED libraries is ThreadSanitizer's runtime (libtsan.so.N).
+bool links_tsan(int fd, const Elf64_Ehdr& eh) noexcept {
+  constexpr unsigned kMaxSegments = 64;
+  Elf64_Phdr loads[kMaxSegments];
+  unsigned load_count = 0;
+  Elf64_Phdr dynamic{};
+  bool has_dynamic = false;
+  for (unsigned i = 0; i < eh.e_phnum && i < kMaxSegments; ++i) {
+    Elf64_Phdr ph;
+    if (!read_exact(fd, &ph, sizeof ph, eh.e_phoff + std::uint64_t{i} * sizeof ph)) return false;
+    if (ph.p_type == PT_LOAD) loads[load_count++] = ph;
+    if (ph.p_type == PT_DYNAMIC) {
+      dynamic = ph;
+      has_dynamic = true;
+    }
+  }
+  if (!has_dynamic) return false;
+  // DT_STRTAB is an address: find the file offset of the segment that holds it.
+  std::uint64_t strtab = 0;
+  bool has_strtab = false;
+  const std::uint64_t entries = dynamic.p_filesz / sizeof(Elf64_Dyn);
+  for (std::uint64_t i = 0; i < entries && i < 4096 && !has_strtab; ++i) {
+    Elf64_Dyn d;
+    if (!read_exact(fd, &d, sizeof d, dynamic.p_offset + i * sizeof d)) return false;
+    if (d.d_tag == DT_NULL) break;
+    if (d.d_tag == DT_STRTAB) {
+      for (unsigned k = 0; k < load_count; ++k) {
+        if (d.d_un.d_ptr >= loads[k].p_vaddr && d.d_un.d_ptr < loads[k].p_vaddr + loads[k].p_filesz) {
+          strtab = d.d_un.d_ptr - loads[k].p_vaddr + loads[k].p_offset;
+          has_strtab = true;
+        }
+      }
+    }
+  }
+  if (!has_strtab) return false;
+  for (std::uint64_t i = 0; i < entries && i < 4096; ++i) {
+    Elf64_Dyn d;
+    if (!read_exact(fd, &d, sizeof d, dynamic.p_offset + i * sizeof d)) return false;
+    if (d.d_tag == DT_NULL) break;
+    if (d.d_tag != DT_NEEDED) continue;
+    char name[32] = {};
+    const long got = host_syscall(SYS_pread64, fd, name, sizeof name - 1, strtab + d.d_un.d_val);
+    if (got > 0 && std::strncmp(name, "libtsan.so", 10) == 0) return true;
+  }
+  return false;
+}
+
+ImageVerdict classify_elf(int fd, const Elf64_Ehdr& eh, bool* large_static_tls) noexcept {
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
     return ImageVerdict::kForeign;
   }
@@ -48,7 +95,10 @@ ImageVerdict classify_elf(int fd, const Elf64_Ehdr& eh) noexcept {
     if (!read_exact(fd, &ph, sizeof ph, eh.e_phoff + std::uint64_t{i} * sizeof ph)) {
       return ImageVerdict::kNotExecutable;
     }
-    if (ph.p_type == PT_INTERP) return ImageVerdict::kLoadsAgent;
+    if (ph.p_type == PT_INTERP) {
+      *large_static_tls = links_tsan(fd, eh);
+      return ImageVerdict::kLoadsAgent;
+    }
   }
   return ImageVerdict::kStatic;
 }
@@ -102,7 +152,7 @@ ImageProbe probe_image(int dirfd, const char* path, bool empty_path) noexcept {
       verdict = ImageVerdict::kSecureExec;
     } else if (got >= static_cast<long>(sizeof(Elf64_Ehdr)) &&
                std::memcmp(head.eh.e_ident, ELFMAG, SELFMAG) == 0) {
-      verdict = classify_elf(fd, head.eh);
+      verdict = classify_elf(fd, head.eh, &probe.needs_large_static_tls);
     } else if (script_interpreter(head.bytes, static_cast<std::size_t>(got), interp,
                                   sizeof interp)) {
       is_script = true;

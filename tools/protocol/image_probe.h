@@ -28,7 +28,16 @@ struct ImageProbe {
   ImageVerdict verdict = ImageVerdict::kUnreadable;
   // The file the verdict is about (the interpreter, for a script), NUL-terminated, truncated.
   char subject[256] = {};
+  // The image links ThreadSanitizer's runtime, whose initial-exec TLS (768 KiB) ld.so can only
+  // place if it reserves static TLS for it: with an audit module loaded (the agent's is), ld.so
+  // sizes static TLS before it loads the program's libraries, and libtsan would not start
+  // ("cannot allocate memory in static TLS block"). Such an image gets kLargeStaticTlsTunable.
+  bool needs_large_static_tls = false;
 };
+
+// The GLIBC_TUNABLES entry that reserves enough static TLS for libtsan (1 MiB; only in images
+// that link it, since a thread's static TLS comes out of its stack).
+inline constexpr char kLargeStaticTlsTunable[] = "glibc.rtld.optional_static_tls=1048576";
 
 // Probes the file at `path` relative to `dirfd` (AT_FDCWD for the working directory); with
 // `empty_path` (execveat's AT_EMPTY_PATH) the file is `dirfd` itself.

@@ -9,9 +9,16 @@
 //   kStateAddress   page 2 (read-write): BootstrapState
 //
 // The seccomp filter lets calls from [kGadgetAddress, kTrustedEnd) through: pages 0 and 1. Each
-// page is mapped with MAP_FIXED_NOREPLACE into a fresh image; the addresses lie far below the
-// mmap area (which starts near the top of the 47-bit space and grows down) and far above any
-// heap, so nothing is there.
+// page is mapped with MAP_FIXED_NOREPLACE into a fresh image, so the address must be free in
+// every image and usable by every runtime that lays out the address space itself:
+// - Linux puts PIE programs at 0x5555'5555'4000 plus up to 1 TiB of randomisation, their brk heap
+//   just above, and the mmap area near the top of the 47-bit space growing down: nothing reaches
+//   0x567f'ff00'0000, 170 GiB above the highest PIE base;
+// - ThreadSanitizer reserves everything outside its application ranges and dies on a mapping
+//   elsewhere ("unexpected memory mapping"); 0x5500'0000'0000-0x5680'0000'0000 is one of them
+//   (its PIE range). The MemorySanitizer's 0x5100'0000'0000-0x6000'0000'0000 and
+//   AddressSanitizer's high memory (above 0x1000'7fff'8000) hold it too. (The old address,
+//   0x6fff'ff00'0000, was in a range ThreadSanitizer reserves.)
 #pragma once
 
 #include <cstdint>
@@ -21,7 +28,7 @@
 namespace futexbox::tools::agent::bootstrap {
 
 inline constexpr std::uintptr_t kPage = 4096;
-inline constexpr std::uintptr_t kGadgetAddress = 0x6fff'ff00'0000;
+inline constexpr std::uintptr_t kGadgetAddress = 0x567f'ff00'0000;
 inline constexpr std::uintptr_t kStubAddress = kGadgetAddress + kPage;
 inline constexpr std::uintptr_t kStateAddress = kGadgetAddress + 2 * kPage;
 inline constexpr std::uintptr_t kTrustedEnd = kStubAddress + kPage;
