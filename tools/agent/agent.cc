@@ -289,7 +289,7 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   if (task == nullptr || me.generation != g_generation.load(std::memory_order_acquire)) {
     task = in_vfork_child(*agent) ? nullptr : current_task(*agent, me);
   }
-  char* top = task != nullptr ? agent->tasks.stack_top(*task) : nullptr;
+  char* top = task != nullptr ? TaskPool::stack_top(*task) : nullptr;
   // A guest with a sigaltstack of its own has this frame on it; see agent_stack.h for why the
   // agent stack stands in for it while the call is served.
   const bool guest_altstack = (uc->uc_stack.ss_flags & SS_DISABLE) == 0;

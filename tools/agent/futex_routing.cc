@@ -32,6 +32,7 @@ long serve(Agent& agent, AgentThread& me, const syscalls::FutexCall& call, const
            std::span<const futex::Waitv> entries = {}) noexcept {
   kernel::Task* task = current_task(agent, me);
   if (task == nullptr) return abi::negated(abi::Errno::kENOMEM);  // no chunk of slots could be mapped
+  if (call.nr == abi::kSysFutexWaitv) TaskPool::prepare_waitv(*task);
   syscalls::SyscallArgs sa;
   sa.nr = call.nr;
   for (int i = 0; i < 6; ++i) sa.regs[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(args[i]);

@@ -14,11 +14,12 @@ namespace futexbox::tools::agent {
 
 struct TaskPool::Slot {
   std::atomic<pid_t> owner{0};
-  bool constructed = false;  // storage and task built once; the task is rebuilt per owner
+  bool constructed = false;  // a task was built here (it is rebuilt per owner)
+  bool waitv_ready = false;  // the futex_waitv storage was built (once, on first use)
   Chunk* chunk = nullptr;    // the chunk this slot is in (set when first claimed)
-  char* stack_top = nullptr;  // the slot's agent stack, mapped by its first owner's first trap
+  // The slot's agent stack and futex_waitv storage (agent_stack.h), mapped by its first owner.
+  AgentStack stack{};
   alignas(kernel::Task) unsigned char task[sizeof(kernel::Task)];
-  alignas(kernel::Task::WaitvStorage) unsigned char storage[sizeof(kernel::Task::WaitvStorage)];
 };
 
 struct TaskPool::Chunk {
@@ -53,13 +54,20 @@ TaskPool::Chunk* TaskPool::chunk(std::size_t index) noexcept {
 }
 
 kernel::Task* TaskPool::take(Slot& slot, kernel::Process& process, pid_t tid) noexcept {
-  auto* storage = reinterpret_cast<kernel::Task::WaitvStorage*>(slot.storage);
+  if (slot.stack.top == nullptr) {
+    slot.stack = map_agent_stack(sizeof(kernel::Task::WaitvStorage));
+    if (slot.stack.top == nullptr) {
+      slot.owner.store(0, std::memory_order_release);  // nothing to serve it with: give it back
+      return nullptr;
+    }
+  }
   if (slot.constructed) {
     std::launder(reinterpret_cast<kernel::Task*>(slot.task))->~Task();
-  } else {
-    new (storage) kernel::Task::WaitvStorage();
-    slot.constructed = true;
   }
+  slot.constructed = true;
+  // The storage is only memory yet: the task keeps its address, and prepare_waitv builds it
+  // before the first futex_waitv uses it, so threads that never call futex_waitv never touch it.
+  auto* storage = reinterpret_cast<kernel::Task::WaitvStorage*>(slot.stack.extra);
   return new (slot.task) kernel::Task(process, tid, *storage);
 }
 
@@ -93,10 +101,13 @@ TaskPool::Slot& TaskPool::slot_of(kernel::Task& task) noexcept {
   return *reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(&task) - offsetof(Slot, task));
 }
 
-char* TaskPool::stack_top(kernel::Task& task) noexcept {
+char* TaskPool::stack_top(kernel::Task& task) noexcept { return slot_of(task).stack.top; }
+
+void TaskPool::prepare_waitv(kernel::Task& task) noexcept {
   Slot& slot = slot_of(task);
-  if (slot.stack_top == nullptr) slot.stack_top = map_agent_stack();
-  return slot.stack_top;
+  if (slot.waitv_ready) return;
+  new (slot.stack.extra) kernel::Task::WaitvStorage();
+  slot.waitv_ready = true;
 }
 
 void TaskPool::release(kernel::Task& task) noexcept {

@@ -6,7 +6,8 @@
 // the agent traps its exit(2); a slot whose TID equals the claimer's belongs to a dead thread that
 // never did (live TIDs are unique), and is taken over. A dead thread is in no wait, so nothing
 // still points at its task. Each slot also owns the agent stack its threads' SIGSYS handlers run
-// on (agent_stack.h).
+// on (agent_stack.h), and above that stack the task's 14 KiB of futex_waitv storage, built only
+// when a thread of the slot first calls futex_waitv: a slot costs a thread the pages it touches.
 #pragma once
 
 #include <sys/types.h>
@@ -26,13 +27,17 @@ class TaskPool {
 
   // Reserves the first chunk.
   bool init() noexcept;
-  // A task for the calling thread `tid` of `process`; null only if a new chunk cannot be mapped.
+  // A task for the calling thread `tid` of `process`; null only if a new chunk, or the slot's agent
+  // stack, cannot be mapped.
   kernel::Task* claim(kernel::Process& process, pid_t tid) noexcept;
   // The thread that claimed `task` is ending: its slot is free again.
   void release(kernel::Task& task) noexcept;
-  // The top of the agent stack (agent_stack.h) of `task`'s slot, mapped on the slot's first use
-  // and kept for its later owners; null if it cannot be mapped. Only the slot's owner calls this.
-  char* stack_top(kernel::Task& task) noexcept;
+  // The top of the agent stack (agent_stack.h) of `task`'s slot, mapped when the slot was first
+  // claimed and kept for its later owners.
+  static char* stack_top(kernel::Task& task) noexcept;
+  // Builds `task`'s futex_waitv storage if no owner of its slot has used it yet. Only the slot's
+  // owner calls these two.
+  static void prepare_waitv(kernel::Task& task) noexcept;
   // In a fork child: every slot belonged to the parent's threads. Touches only the slots that were
   // ever claimed (a bitmap per chunk), not every slot: reading each slot's owner cost a page fault
   // per slot, about 4 ms per fork child.
