@@ -75,6 +75,26 @@ TEST(RealWorld, FutexCallsFromAGoroutineSizedStack) {
       << s.run.describe();
 }
 
+// --- temporary signal masks ---
+
+// sigsuspend, ppoll and pselect with glibc's sigfillset mask, a handler inside them making
+// trapped calls, and threads cancelled inside sigsuspend and inside system(): the mask they
+// install really blocked SIGSYS, and the process died of "Bad system call" (issue 13, item 5).
+// 5 runs.
+TEST(RealWorld, TemporaryMasksKeepSigsysOpen) {
+  for (int run = 0; run < 5; ++run) {
+    const Served s = expect_same_as_native({guest("temporary_masks")}, /*min_served=*/0);
+    ASSERT_EQ(s.run.exit_code(), 0) << "run " << run << ": " << s.run.describe();
+  }
+}
+
+// A C++ thread cancelled in sigsuspend: the forced unwind walks out of the agent's stub into the
+// thread's frames and runs their destructors.
+TEST(RealWorld, CxxCancellationInSigsuspendRunsDestructors) {
+  const Served s = expect_same_as_native({program("cxx_cancel_in_sigsuspend")}, /*min_served=*/0);
+  EXPECT_EQ(s.run.out, "destructor ran\ncancelled\n") << s.run.describe();
+}
+
 // --- build systems: every compiler and linker exec'd beneath the guest ---
 
 // cmake configures and builds a C++ project (a shared library with a static constructor making

@@ -15,6 +15,7 @@
 // constructor's parts do, so they follow the rules below):
 //   agent.cc           the constructor (agent_init) and the SIGSYS entry (on_sigsys), fork checks
 //   agent_stack.h      the per-thread stack the handler does its work on
+//   temporary_masks.h  sigsuspend, ppoll, pselect6, epoll_pwait(2): issued with SIGSYS open
 //   futex_routing.h    serve or forward a futex-family call; the run counters
 //   recording.h        the trace file's records
 //   legacy_waiters.h   threads that slept in the host before the filter existed
@@ -78,6 +79,7 @@
 #include "tools/agent/seccomp_filter.h"
 #include "tools/agent/signal_windows.h"
 #include "tools/agent/task_pool.h"
+#include "tools/agent/temporary_masks.h"
 #include "tools/agent/trapped_calls.h"
 #include "tools/protocol/agent_env.h"
 #include "tools/protocol/run_stats.h"
@@ -282,6 +284,7 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
   if (nr == abi::kSysExit || nr == abi::kSysExitGroup) {
     serve_exit(*agent, nr, uc->uc_mcontext.gregs[REG_RDI]);
   }
+  if (is_temporary_mask_call(nr)) issue_with_sigsys_open(agent->memory, uc, info, nr, saved_errno);
   AgentThread& me = t_agent;
   // The thread's task, and with it its agent stack. A vfork child uses its parent thread's (it
   // runs on that thread's TLS) and never claims one of its own, which would be the parent's then.

@@ -20,13 +20,30 @@ inline constexpr std::array<std::uint32_t, 6> kAlsoTrapped = {
     abi::kSysRtSigaction, abi::kSysRtSigprocmask, abi::kSysExecve,
     abi::kSysExecveat,    abi::kSysExit,          abi::kSysExitGroup};
 
+// The calls that install a temporary signal mask for their duration: a full one would really
+// block SIGSYS, and a handler that runs inside and makes a trapped call would kill the process.
+// The agent issues them with SIGSYS open (temporary_masks.h).
+inline constexpr std::array<std::uint32_t, 5> kTemporaryMaskCalls = {
+    abi::kSysRtSigsuspend, abi::kSysPselect6, abi::kSysPpoll, abi::kSysEpollPwait,
+    abi::kSysEpollPwait2};
+
 inline constexpr auto kTrappedCalls = [] {
-  std::array<std::uint32_t, syscalls::kFutexFamily.size() + kAlsoTrapped.size()> all{};
+  std::array<std::uint32_t, syscalls::kFutexFamily.size() + kAlsoTrapped.size() +
+                                kTemporaryMaskCalls.size()>
+      all{};
   std::size_t n = 0;
   for (const std::uint32_t nr : syscalls::kFutexFamily) all[n++] = nr;
   for (const std::uint32_t nr : kAlsoTrapped) all[n++] = nr;
+  for (const std::uint32_t nr : kTemporaryMaskCalls) all[n++] = nr;
   return all;
 }();
+
+constexpr bool is_temporary_mask_call(long nr) noexcept {
+  for (const std::uint32_t t : kTemporaryMaskCalls) {
+    if (static_cast<long>(t) == nr) return true;
+  }
+  return false;
+}
 
 constexpr bool is_trapped_call(long nr) noexcept {
   for (const std::uint32_t t : kTrappedCalls) {
