@@ -2,11 +2,12 @@
 // pselect with glibc's sigfillset (which leaves only its two internal signals open). A handler
 // that runs inside them and makes calls futexbox traps (rt_sigprocmask, a futex wake) killed the
 // process with "Bad system call" under the old agent, and so did a thread cancelled inside
-// sigsuspend (its cleanup takes locks). Also: a thread cancelled inside system() (issue 13,
-// item 5).
+// sigsuspend (its cleanup takes locks). Also: a thread cancelled inside system(), and select()
+// interrupted by SIGCHLD (issue 13, item 5).
 #include <poll.h>
 #include <signal.h>
 #include <sys/select.h>
+#include <sys/wait.h>
 #include "guest_util.h"
 
 static _Atomic int g_handled;
@@ -54,6 +55,32 @@ static void* wait_with_everything_blocked(void* arg) {
 
 static const char* kNames[] = {"sigsuspend", "ppoll", "pselect"};
 
+static _Atomic int g_children;
+static void on_chld(int sig) {
+  (void)sig;
+  ++g_children;
+}
+
+// select() without a mask of its own (glibc issues pselect6 with none): it runs with the thread's
+// mask, under which SIGCHLD must interrupt it (cmake waited forever when it did not).
+static void select_until_a_child_exits(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_chld;
+  sigemptyset(&sa.sa_mask);
+  check(sigaction(SIGCHLD, &sa, NULL) == 0, "sigaction SIGCHLD");
+  const pid_t child = fork();
+  if (child == 0) {
+    usleep(50 * 1000);
+    _exit(0);
+  }
+  struct timeval five_seconds = {5, 0};
+  const int r = select(0, NULL, NULL, NULL, &five_seconds);
+  const int error = errno;
+  waitpid(child, NULL, 0);
+  printf("select: %d (%s), SIGCHLD handled %d time(s)\n", r, r < 0 ? strerrorname_np(error) : "timed out",
+         (int)g_children);
+}
+
 static void cleanup(void* arg) {
   // What a cancelled thread's cleanup does: take a lock (contended or not, a futex call maybe).
   pthread_mutex_lock(&g_lock);
@@ -97,6 +124,7 @@ int main(void) {
     printf("%s: %d (%s), handler ran %d time(s)\n", kNames[k], w.result,
            w.result < 0 ? strerrorname_np(w.error) : "-", (int)g_handled);
   }
+  select_until_a_child_exits();
   void* (*bodies[])(void*) = {cancelled_in_sigsuspend, cancelled_in_system};
   const char* where[] = {"sigsuspend with a full mask", "system()"};
   for (int i = 0; i < 2; ++i) {

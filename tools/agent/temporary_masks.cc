@@ -19,50 +19,65 @@ extern const char futexbox_mask_call_store_then_sigreturn[];
 }
 
 // The stubs, in the gadget section (the filter lets their calls through; see sync/host_syscall.h).
-// rsp points at the SIGSYS frame's ucontext, as it would on return from a handler into a restorer.
+// rsp points at the SIGSYS frame's ucontext, as it would on return from a handler into a restorer;
+// the call's number and arguments come in registers the kernel preserves (rbx, rbp, r12, r13, r14
+// for nr, rdi, rsi, rdx, r10; r8 and r9 as they are), since the first syscall, which gives the
+// thread the guest's own mask back (the handler's blocks nearly everything), uses the others.
 // `movq $15, %rax; syscall` is spelled in bytes: libgcc's x86-64 fallback unwinder recognises a
-// signal trampoline by exactly 48 c7 c0 0f 00 00 00 0f 05. 144 is the offset of gregs[REG_RAX].
-asm(R"(
-    .pushsection futexbox_syscall,"ax",@progbits
-    .globl futexbox_mask_call_then_sigreturn, futexbox_mask_call_store_then_sigreturn
-    .hidden futexbox_mask_call_then_sigreturn, futexbox_mask_call_store_then_sigreturn
-futexbox_mask_call_then_sigreturn:
-    syscall
-    .byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00
-    syscall
-    hlt
-futexbox_mask_call_store_then_sigreturn:
-    syscall
-    movq %rax, 144(%rsp)
-    .byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00
-    syscall
-    hlt
-    .popsection
-
-    .text
-    .globl futexbox_enter_mask_call
-    .hidden futexbox_enter_mask_call
-    .type futexbox_enter_mask_call, @function
-futexbox_enter_mask_call:
-    movq %rcx, %r11
-    movq %rdx, %rax
-    movq %rdi, %rcx
-    movq 40(%rsi), %r9
-    movq 32(%rsi), %r8
-    movq 24(%rsi), %r10
-    movq 16(%rsi), %rdx
-    movq 0(%rsi), %rdi
-    movq 8(%rsi), %rsi
-    movq %rcx, %rsp
-    jmp *%r11
-    .size futexbox_enter_mask_call, . - futexbox_enter_mask_call
-)");
+// signal trampoline by exactly 48 c7 c0 0f 00 00 00 0f 05. 296 is the offset of uc_sigmask, 144
+// that of gregs[REG_RAX].
+#define FUTEXBOX_MASK_CALL_PROLOGUE \
+  "    movl $14, %eax\n"            \
+  "    movl $2, %edi\n"             \
+  "    leaq 296(%rsp), %rsi\n"      \
+  "    xorl %edx, %edx\n"           \
+  "    movl $8, %r10d\n"            \
+  "    syscall\n"                   \
+  "    movq %rbx, %rdi\n"           \
+  "    movq %rbp, %rsi\n"           \
+  "    movq %r12, %rdx\n"           \
+  "    movq %r13, %r10\n"           \
+  "    movq %r14, %rax\n"           \
+  "    syscall\n"
+asm("    .pushsection futexbox_syscall,\"ax\",@progbits\n"
+    "    .globl futexbox_mask_call_then_sigreturn, futexbox_mask_call_store_then_sigreturn\n"
+    "    .hidden futexbox_mask_call_then_sigreturn, futexbox_mask_call_store_then_sigreturn\n"
+    "futexbox_mask_call_then_sigreturn:\n" FUTEXBOX_MASK_CALL_PROLOGUE
+    "    .byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00\n"
+    "    syscall\n"
+    "    hlt\n"
+    "futexbox_mask_call_store_then_sigreturn:\n" FUTEXBOX_MASK_CALL_PROLOGUE
+    "    movq %rax, 144(%rsp)\n"
+    "    .byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00\n"
+    "    syscall\n"
+    "    hlt\n"
+    "    .popsection\n"
+    "\n"
+    "    .text\n"
+    "    .globl futexbox_enter_mask_call\n"
+    "    .hidden futexbox_enter_mask_call\n"
+    "    .type futexbox_enter_mask_call, @function\n"
+    "futexbox_enter_mask_call:\n"
+    "    movq %rcx, %r11\n"
+    "    movq %rdx, %r14\n"
+    "    movq %rdi, %rcx\n"
+    "    movq 40(%rsi), %r9\n"
+    "    movq 32(%rsi), %r8\n"
+    "    movq 24(%rsi), %r13\n"
+    "    movq 16(%rsi), %r12\n"
+    "    movq 8(%rsi), %rbp\n"
+    "    movq 0(%rsi), %rbx\n"
+    "    movq %rcx, %rsp\n"
+    "    jmp *%r11\n"
+    "    .size futexbox_enter_mask_call, . - futexbox_enter_mask_call\n");
+#undef FUTEXBOX_MASK_CALL_PROLOGUE
 
 namespace futexbox::tools::agent {
 namespace {
 
 static_assert(offsetof(ucontext_t, uc_mcontext.gregs) + REG_RAX * sizeof(greg_t) == 144,
               "the stub stores the result at the frame's gregs[REG_RAX]");
+static_assert(offsetof(ucontext_t, uc_sigmask) == 296, "the stub restores the frame's mask");
 
 using SigSet = abi::sig::SigSet;
 

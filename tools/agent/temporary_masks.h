@@ -9,7 +9,9 @@
 // the call would run on top of the agent, and a cancellation unwinding from it would meet agent
 // frames it cannot unwind. The handler abandons its own frames instead: it puts the stack pointer
 // on the SIGSYS frame's ucontext and jumps to a stub in the gadget (trusted by the filter), which
-// issues the call and then rt_sigreturn on that same frame, the result stored into its rax.
+// gives the thread the guest's own mask back (the frame's: the handler's blocks nearly every
+// signal, and a call without a mask of its own, select() for one, must see SIGCHLD), issues the
+// call and then rt_sigreturn on that same frame, the result stored into its rax.
 // While the call sleeps, the thread is exactly where a signal handler's return would put it: a
 // signal's frame goes below the SIGSYS frame, a guest handler runs as on Linux, and an unwinder
 // walking out of it reads the stub's bytes after the `syscall`, `movq $15, %rax; syscall`, which
