@@ -152,10 +152,10 @@ TEST(RealWorld, CxxLibraryConstructorInAnExecdImage) {
 
 // A fork child's first trapped call resets the agent's task pool. It used to read every one of
 // the pool's 4096 slots (a page fault each): 2.2 ms per fork+exit+wait against 0.1 ms natively.
-// Now only the slots ever claimed are touched. The bound is loose (the machine may be loaded);
-// the old cost was 17-30x native.
+// Now only the slots ever claimed are touched. 1000 forks, as the issue asks. The bound is loose
+// (the machine may be loaded); the old cost was 17-30x native.
 TEST(RealWorld, ForkIsNotTenTimesSlowerThanNative) {
-  const std::vector<std::string> command = {guest("fork_storm"), "300"};
+  const std::vector<std::string> command = {guest("fork_storm"), "1000"};
   const Finished native = run_native(command);
   const Served s = run_served(command);
   ASSERT_EQ(native.exit_code(), 0) << native.describe();
@@ -164,7 +164,7 @@ TEST(RealWorld, ForkIsNotTenTimesSlowerThanNative) {
   const double served_us = std::stod(s.run.out);
   EXPECT_LT(served_us, 6 * native_us + 300) << "µs per fork: native " << native_us << ", served "
                                              << served_us;
-  EXPECT_GE(s.stats.value("processes", 0), 301) << s.stats.dump(2);
+  EXPECT_GE(s.stats.value("processes", 0), 1001) << s.stats.dump(2);
 }
 
 // An exec from a vfork child (posix_spawn, vfork + execve, system) runs on its parent's thread,
