@@ -56,10 +56,7 @@ TaskPool::Chunk* TaskPool::chunk(std::size_t index) noexcept {
 kernel::Task* TaskPool::take(Slot& slot, kernel::Process& process, pid_t tid) noexcept {
   if (slot.stack.top == nullptr) {
     slot.stack = map_agent_stack(sizeof(kernel::Task::WaitvStorage));
-    if (slot.stack.top == nullptr) {
-      slot.owner.store(0, std::memory_order_release);  // nothing to serve it with: give it back
-      return nullptr;
-    }
+    if (slot.stack.top == nullptr) return nullptr;  // the claimer gives the slot back
   }
   if (slot.constructed) {
     std::launder(reinterpret_cast<kernel::Task*>(slot.task))->~Task();
@@ -89,7 +86,11 @@ kernel::Task* TaskPool::claim(kernel::Process& process, pid_t tid) noexcept {
         ch->claimed[index / 64].fetch_or(std::uint64_t{1} << (index % 64),
                                          std::memory_order_relaxed);
         slot.chunk = ch;
-        return take(slot, process, tid);
+        // A slot taken over (above) was claimed before, so its stack is mapped and take cannot
+        // fail; a fresh one whose stack cannot be mapped is given back.
+        kernel::Task* task = take(slot, process, tid);
+        if (task == nullptr) release_slot(slot);
+        return task;
       }
     }
   }
@@ -110,8 +111,10 @@ void TaskPool::prepare_waitv(kernel::Task& task) noexcept {
   slot.waitv_ready = true;
 }
 
-void TaskPool::release(kernel::Task& task) noexcept {
-  Slot* slot = &slot_of(task);
+void TaskPool::release(kernel::Task& task) noexcept { release_slot(slot_of(task)); }
+
+void TaskPool::release_slot(Slot& s) noexcept {
+  Slot* slot = &s;
   if (slot->owner.exchange(0, std::memory_order_acq_rel) != 0 && slot->chunk != nullptr) {
     slot->chunk->used.fetch_sub(1, std::memory_order_relaxed);
   }

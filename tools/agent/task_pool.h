@@ -47,6 +47,7 @@ class TaskPool {
   struct Slot;
   struct Chunk;
   static Slot& slot_of(kernel::Task& task) noexcept;
+  static void release_slot(Slot& slot) noexcept;
   Chunk* chunk(std::size_t index) noexcept;  // mapped on first use; null if that fails
   static kernel::Task* take(Slot& slot, kernel::Process& process, pid_t tid) noexcept;
   std::atomic<Chunk*> chunks_[kMaxChunks] = {};
