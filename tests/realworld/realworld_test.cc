@@ -36,6 +36,20 @@ struct ScratchDir {
   std::string path;
 };
 
+// expect_same_as_native `runs` times (the failures these catch were intermittent), each served
+// run also printing exactly `expected` if that is given; stops at the first run that fails.
+void expect_same_as_native_every_run(const std::vector<std::string>& command, int runs,
+                                     const std::string& expected = "", std::uint64_t min_served = 1) {
+  for (int run = 0; run < runs; ++run) {
+    const Served s = expect_same_as_native(command, min_served);
+    EXPECT_EQ(s.run.exit_code(), 0) << "run " << run << ": " << s.run.describe();
+    if (!expected.empty()) {
+      EXPECT_EQ(s.run.out, expected) << "run " << run;
+    }
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 RunSpec long_run() {
   RunSpec spec;
   spec.timeout = std::chrono::seconds(300);
@@ -48,21 +62,15 @@ RunSpec long_run() {
 // every handler; with cgo it runs on glibc's threads. The old agent crashed about half the runs
 // ("bad g status", "unexpected signal during runtime execution"): 20 runs.
 TEST(RealWorld, GoWithCgo) {
-  for (int run = 0; run < 20; ++run) {
-    const Served s = expect_same_as_native({program("go_cgo")});
-    ASSERT_EQ(s.run.out, "counter 128000, cgo total 256000, ping-pong 5000\n")
-        << "run " << run << ": " << s.run.describe();
-  }
+  expect_same_as_native_every_run({program("go_cgo")}, 20,
+                                  "counter 128000, cgo total 256000, ping-pong 5000\n");
 }
 
 // Rust's std::sync (Mutex, Condvar, Barrier, RwLock, mpsc, park) on 200 threads, each with its
 // own small sigaltstack. About 3% of runs crashed at thread exit under the old agent: 20 runs.
 TEST(RealWorld, RustStdSyncTwoHundredThreads) {
-  for (int run = 0; run < 20; ++run) {
-    const Served s = expect_same_as_native({program("rust_sync")});
-    ASSERT_EQ(s.run.out, "counter 40000, table writes 4000, ids 19900\n")
-        << "run " << run << ": " << s.run.describe();
-  }
+  expect_same_as_native_every_run({program("rust_sync")}, 20,
+                                  "counter 40000, table writes 4000, ids 19900\n");
 }
 
 // Go's mechanism without Go: raw futex syscalls from a 2 KiB stack with an inaccessible page
@@ -82,10 +90,7 @@ TEST(RealWorld, FutexCallsFromAGoroutineSizedStack) {
 // install really blocked SIGSYS, and the process died of "Bad system call" (issue 13, item 5).
 // 5 runs.
 TEST(RealWorld, TemporaryMasksKeepSigsysOpen) {
-  for (int run = 0; run < 5; ++run) {
-    const Served s = expect_same_as_native({guest("temporary_masks")}, /*min_served=*/0);
-    ASSERT_EQ(s.run.exit_code(), 0) << "run " << run << ": " << s.run.describe();
-  }
+  expect_same_as_native_every_run({guest("temporary_masks")}, 5, "", /*min_served=*/0);
 }
 
 // A C++ thread cancelled in sigsuspend: the forced unwind walks out of the agent's stub into the
@@ -236,11 +241,9 @@ TEST(RealWorld, ThreadsOnMinimumSizeStacksAreServed) {
 // forever in its teardown; this guest died of SIGSEGV in 3 of 3 runs). The handlers must run on
 // the threads' own sigaltstacks, which they must find untouched afterwards.
 TEST(RealWorld, SignalsOnTheGuestsSigaltstackDuringServedWaits) {
-  for (int run = 0; run < 5; ++run) {
-    const Served s = expect_same_as_native({guest("altstack_signals")});
-    ASSERT_EQ(s.run.out, "400 signals sent to threads on their sigaltstacks; 0 handled off their stack\n")
-        << "run " << run << ": " << s.run.describe();
-  }
+  expect_same_as_native_every_run(
+      {guest("altstack_signals")}, 5,
+      "400 signals sent to threads on their sigaltstacks; 0 handled off their stack\n");
 }
 
 // A SIGSEGV someone sends is the guest's, not a fault of the agent's guest-memory accessors: a

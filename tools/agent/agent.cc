@@ -105,10 +105,6 @@ std::atomic<std::uint32_t>* g_fork_sentinel = nullptr;  // 1 in the process that
 volatile bool g_probing = false;
 volatile bool g_probe_trapped = false;
 
-// Where every image's agent puts its syscall gadget, next to the audit module's stub
-// (audit/bootstrap_layout.h).
-constexpr std::uintptr_t kGadgetAddress = bootstrap::kGadgetAddress;
-
 // The guest's SIGSYS action as the audit module kept it, if this image was started through it
 // (it set one before the agent ran); SIG_DFL otherwise.
 abi::sig::SigAction sigsys_set_before_agent() {
@@ -326,7 +322,7 @@ __attribute__((constructor(101))) void agent_init() {
   if (!agent->tasks.init()) fail("reserving the task pool", -errno);
   // First, before any raw syscall: every image of the guest puts the gadget at the same address,
   // so the filter an earlier image installed (it survives exec) lets this one's calls through.
-  if (const long r = sync::relocate_syscall_gadget(kGadgetAddress); r != 0) {
+  if (const long r = sync::relocate_syscall_gadget(bootstrap::kGadgetAddress); r != 0) {
     fail("mapping the syscall gadget at its fixed address", r);
   }
   if (sync::syscall_gadget_end() > bootstrap::kStubAddress) {

@@ -52,19 +52,18 @@ void use_as_sigaltstack(char* top) noexcept {
   sync::host_syscall(SYS_sigaltstack, &stack, nullptr);
 }
 
-AgentStack map_agent_stack(std::size_t extra_bytes) noexcept {
+char* map_agent_stack(std::size_t extra_bytes) noexcept {
   const std::size_t extra = (extra_bytes + 4095) & ~std::size_t{4095};
   const std::size_t total = kAgentStackGuardBytes + kAgentStackBytes + extra;
   const long r = sync::host_syscall(SYS_mmap, nullptr, total, PROT_READ | PROT_WRITE,
                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (r < 0 && r > -4096) return {nullptr, nullptr};
+  if (r < 0 && r > -4096) return nullptr;
   char* base = reinterpret_cast<char*>(r);
   if (sync::host_syscall(SYS_mprotect, base, kAgentStackGuardBytes, PROT_NONE) != 0) {
     sync::host_syscall(SYS_munmap, base, total);
-    return {nullptr, nullptr};
+    return nullptr;
   }
-  char* top = base + kAgentStackGuardBytes + kAgentStackBytes;
-  return {top, top};
+  return base + kAgentStackGuardBytes + kAgentStackBytes;
 }
 
 }  // namespace futexbox::tools::agent

@@ -44,11 +44,6 @@ namespace futexbox::tools::agent {
 inline constexpr std::size_t kAgentStackBytes = 48 * 1024;
 inline constexpr std::size_t kAgentStackGuardBytes = 4096;
 
-// One mapping: [guard page][stack, growing down from `top`][extra bytes at `top`, page-rounded].
-struct AgentStack {
-  char* top;    // null if the mapping failed
-  void* extra;  // what the caller asked to keep beside the stack (the task's futex_waitv storage)
-};
 
 // Calls fn(arg) on the stack whose highest address is `top` (16-byte aligned) and whose lowest is
 // top - kAgentStackBytes; if the caller is already on that stack, calls it in place.
@@ -57,8 +52,9 @@ void run_on_agent_stack(char* top, void (*fn)(void*), void* arg) noexcept;
 // Makes the agent stack ending at `top` the thread's sigaltstack (from code running on it).
 void use_as_sigaltstack(char* top) noexcept;
 
-// Maps a stack with its guard page and `extra_bytes` above it (untouched: their pages cost nothing
-// until used).
-AgentStack map_agent_stack(std::size_t extra_bytes) noexcept;
+// Maps [guard page][stack, growing down from the returned top][`extra_bytes` at top, page-rounded]
+// and returns the top, or null if the mapping fails. The extra bytes (the task's futex_waitv
+// storage) are untouched: their pages cost nothing until used.
+char* map_agent_stack(std::size_t extra_bytes) noexcept;
 
 }  // namespace futexbox::tools::agent

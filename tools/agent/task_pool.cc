@@ -18,7 +18,7 @@ struct TaskPool::Slot {
   bool waitv_ready = false;  // the futex_waitv storage was built (once, on first use)
   Chunk* chunk = nullptr;    // the chunk this slot is in (set when first claimed)
   // The slot's agent stack and futex_waitv storage (agent_stack.h), mapped by its first owner.
-  AgentStack stack{};
+  char* stack_top = nullptr;
   alignas(kernel::Task) unsigned char task[sizeof(kernel::Task)];
 };
 
@@ -54,9 +54,9 @@ TaskPool::Chunk* TaskPool::chunk(std::size_t index) noexcept {
 }
 
 kernel::Task* TaskPool::take(Slot& slot, kernel::Process& process, pid_t tid) noexcept {
-  if (slot.stack.top == nullptr) {
-    slot.stack = map_agent_stack(sizeof(kernel::Task::WaitvStorage));
-    if (slot.stack.top == nullptr) return nullptr;  // the claimer gives the slot back
+  if (slot.stack_top == nullptr) {
+    slot.stack_top = map_agent_stack(sizeof(kernel::Task::WaitvStorage));
+    if (slot.stack_top == nullptr) return nullptr;  // the claimer gives the slot back
   }
   if (slot.constructed) {
     std::launder(reinterpret_cast<kernel::Task*>(slot.task))->~Task();
@@ -64,7 +64,7 @@ kernel::Task* TaskPool::take(Slot& slot, kernel::Process& process, pid_t tid) no
   slot.constructed = true;
   // The storage is only memory yet: the task keeps its address, and prepare_waitv builds it
   // before the first futex_waitv uses it, so threads that never call futex_waitv never touch it.
-  auto* storage = reinterpret_cast<kernel::Task::WaitvStorage*>(slot.stack.extra);
+  auto* storage = reinterpret_cast<kernel::Task::WaitvStorage*>(slot.stack_top);
   return new (slot.task) kernel::Task(process, tid, *storage);
 }
 
@@ -102,12 +102,12 @@ TaskPool::Slot& TaskPool::slot_of(kernel::Task& task) noexcept {
   return *reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(&task) - offsetof(Slot, task));
 }
 
-char* TaskPool::stack_top(kernel::Task& task) noexcept { return slot_of(task).stack.top; }
+char* TaskPool::stack_top(kernel::Task& task) noexcept { return slot_of(task).stack_top; }
 
 void TaskPool::prepare_waitv(kernel::Task& task) noexcept {
   Slot& slot = slot_of(task);
   if (slot.waitv_ready) return;
-  new (slot.stack.extra) kernel::Task::WaitvStorage();
+  new (slot.stack_top) kernel::Task::WaitvStorage();
   slot.waitv_ready = true;
 }
 

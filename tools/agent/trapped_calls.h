@@ -13,6 +13,14 @@
 
 namespace futexbox::tools::agent {
 
+template <std::size_t N>
+constexpr bool lists_call(const std::array<std::uint32_t, N>& calls, long nr) noexcept {
+  for (const std::uint32_t t : calls) {
+    if (static_cast<long>(t) == nr) return true;
+  }
+  return false;
+}
+
 // Besides the futex family: the signal calls the agent answers for the guest (guest_signals.h),
 // exec (exec_guard.h), and exit and exit_group so that a thread's slot is given back and
 // futexbox trace can record threads' and processes' ends (the agent issues them at once).
@@ -39,17 +47,9 @@ inline constexpr auto kTrappedCalls = [] {
 }();
 
 constexpr bool is_temporary_mask_call(long nr) noexcept {
-  for (const std::uint32_t t : kTemporaryMaskCalls) {
-    if (static_cast<long>(t) == nr) return true;
-  }
-  return false;
+  return lists_call(kTemporaryMaskCalls, nr);
 }
 
-constexpr bool is_trapped_call(long nr) noexcept {
-  for (const std::uint32_t t : kTrappedCalls) {
-    if (static_cast<long>(t) == nr) return true;
-  }
-  return false;
-}
+constexpr bool is_trapped_call(long nr) noexcept { return lists_call(kTrappedCalls, nr); }
 
 }  // namespace futexbox::tools::agent

@@ -74,36 +74,42 @@ constexpr char kAsanAgentOption[] = "verify_asan_link_order=0";
 // protocol variable futexbox itself was given (a futexbox inside a guest) is not passed on.
 std::vector<std::string> guest_environment(const std::string& agent, const std::string& audit,
                                            const std::string& stats, bool large_static_tls) {
+  // The lists that start with futexbox's entry, the guest's own after it: LD_PRELOAD the agent,
+  // LD_AUDIT the audit module (if there is one), GLIBC_TUNABLES the static TLS an image that
+  // links ThreadSanitizer needs beside the audit module (protocol/image_probe.h). An empty
+  // `ours` leaves the guest's variable as it is.
+  struct ListVariable {
+    std::string prefix;  // "NAME="
+    std::string ours;
+    std::string value;   // what goes into the environment
+  };
+  ListVariable lists[] = {
+      {std::string(agent_env::kPreload) + "=", agent, ""},
+      {std::string(agent_env::kAudit) + "=", audit, ""},
+      {std::string(agent_env::kTunables) + "=",
+       large_static_tls && !audit.empty() ? kLargeStaticTlsTunable : "", ""}};
+  for (ListVariable& list : lists) list.value = list.ours.empty() ? "" : list.prefix + list.ours;
   std::vector<std::string> env;
-  const std::string preload_var = std::string(agent_env::kPreload) + "=";
-  std::string preload = preload_var + agent;
-  const std::string audit_var = std::string(agent_env::kAudit) + "=";
-  std::string audit_list = audit.empty() ? "" : audit_var + audit;
   std::string asan_options = std::string(kAsanOptions) + kAsanAgentOption;
-  const std::string tunables_var = std::string(agent_env::kTunables) + "=";
-  // An image that links ThreadSanitizer needs more static TLS beside the audit module
-  // (protocol/image_probe.h); the guest's own tunables follow ours.
-  std::string tunables =
-      large_static_tls && !audit.empty() ? tunables_var + kLargeStaticTlsTunable : "";
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;
     bool carried = false;
     for (const char* name : agent_env::kCarried) carried |= entry.rfind(std::string(name) + "=", 0) == 0;
-    if (entry.rfind(preload_var, 0) == 0) {
-      if (entry.size() > preload_var.size()) preload += ":" + entry.substr(preload_var.size());
-    } else if (!audit.empty() && entry.rfind(audit_var, 0) == 0) {
-      if (entry.size() > audit_var.size()) audit_list += ":" + entry.substr(audit_var.size());
-    } else if (!tunables.empty() && entry.rfind(tunables_var, 0) == 0) {
-      if (entry.size() > tunables_var.size()) tunables += ":" + entry.substr(tunables_var.size());
+    ListVariable* list = nullptr;
+    for (ListVariable& l : lists) {
+      if (!l.ours.empty() && entry.rfind(l.prefix, 0) == 0) list = &l;
+    }
+    if (list != nullptr) {
+      if (entry.size() > list->prefix.size()) list->value += ":" + entry.substr(list->prefix.size());
     } else if (entry.rfind(kAsanOptions, 0) == 0) {
       asan_options = entry + ":" + kAsanAgentOption;
     } else if (!carried) {
       env.push_back(entry);
     }
   }
-  env.push_back(preload);
-  if (!audit_list.empty()) env.push_back(audit_list);
-  if (!tunables.empty()) env.push_back(tunables);
+  for (const ListVariable& list : lists) {
+    if (!list.value.empty()) env.push_back(list.value);
+  }
   env.push_back(asan_options);
   env.push_back(std::string(agent_env::kStats) + "=" + stats);
   return env;
